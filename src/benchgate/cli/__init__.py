@@ -1,0 +1,43 @@
+"""The ``benchgate`` command line: thin wrappers that parse, call the library, print.
+
+Each command lives in its own module of this package and is registered below.
+"""
+
+from __future__ import annotations
+
+import click
+
+from benchgate import __version__
+from benchgate.cli.common import GuardedGroup
+
+
+@click.group(cls=GuardedGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="benchgate")
+@click.option(
+    "-C",
+    "--root",
+    type=click.Path(file_okay=False),
+    default=None,
+    help="Project root (default: nearest folder with a pyproject.toml).",
+)
+@click.pass_context
+def main(ctx: click.Context, root: str | None) -> None:
+    """benchgate: run benchmarks, keep every sample, compare with baselines.json, gate CI.
+
+    \b
+    The method, end to end:
+      benchgate init                      # scaffold tests/bench/
+      benchgate run --repeat 5            # N>=5 runs, every sample kept
+      benchgate reduce --method median    # medians with their spread
+      benchgate compare                   # verdicts of gates.md, exit 1 on FAIL
+    """
+    ctx.ensure_object(dict)["root"] = root
+
+
+# Command registration: one import line per command module.
+from benchgate.cli.compare import compare  # noqa: E402
+from benchgate.cli.measure import reduce, run  # noqa: E402
+from benchgate.cli.project import demo, init  # noqa: E402
+
+for _cmd in (init, run, reduce, compare, demo):
+    main.add_command(_cmd)

@@ -1,0 +1,61 @@
+"""``benchgate compare``: the gate."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from benchgate.baselines import load_baselines
+from benchgate.cli.common import get_config
+from benchgate.cli.measure import dump_json, out_dir_option, parse_allow, resolve_out_dir
+from benchgate.pipeline import gate
+from benchgate.report import comparison_json, render_text
+
+
+@click.command()
+@out_dir_option
+@click.option("--baselines", "baselines_path", type=click.Path(dir_okay=False), default=None,
+              help="baselines.json to compare with (default: from config).")
+@click.option("--format", "fmt", type=click.Choice(["text", "markdown", "json"]), default="text",
+              show_default=True, help="Output form; markdown is ready to post as a PR comment.")
+@click.option("--allow", default=None, metavar="new,missing",
+              help="Do not fail the gate on these statuses.")
+@click.pass_context
+def compare(
+    ctx: click.Context,
+    out_dir: str | None,
+    baselines_path: str | None,
+    fmt: str,
+    allow: str | None,
+) -> None:
+    """Compare the measurements with baselines.json and gate on the result.
+
+    Uses OUT_DIR/reduced.json when it covers the runs on disk, else reduces by median
+    in memory. Verdicts follow gates.md: PASS, IMPROVED, WARN, FAIL, NEW, MISSING,
+    SKIPPED, ERROR. Exit 0 when nothing is FAIL, NEW, MISSING or ERROR; 1 otherwise;
+    2 for bad input.
+
+    \b
+    Example:
+      benchgate compare --format markdown --allow new
+    """
+    config = get_config(ctx)
+    allowed = parse_allow(allow)
+    d = resolve_out_dir(config, out_dir)
+    baselines = None
+    if baselines_path:
+        baselines = load_baselines(
+            Path(baselines_path), config.degradation_pct_max, config.variance_pct_warn
+        )
+    result = gate(config, d, baselines)
+    comparison = result.comparison
+    if fmt == "json":
+        click.echo(dump_json(comparison_json(comparison, allowed)))
+    elif fmt == "markdown":
+        from benchgate.ci import format_markdown
+
+        click.echo(format_markdown(comparison))
+    else:
+        click.echo(render_text(comparison, allowed), nl=False)
+    ctx.exit(1 if comparison.gating(allowed) else 0)

@@ -1,0 +1,202 @@
+"""``benchgate run``, ``reduce`` and ``compare``: the measuring half of the method."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import click
+
+from benchgate.cli.common import get_config, split_list
+from benchgate.config import Config
+from benchgate.discovery import discover, select
+from benchgate.errors import BenchgateError
+from benchgate.model import RunStatus, Status
+from benchgate.pipeline import load_out_dir, write_out_report
+from benchgate.reduce import reduce_runs, write_reduced
+from benchgate.report import fmt_num
+from benchgate.runner import Progress, RunOptions, run_benches
+from benchgate.stats import METHODS
+
+
+def out_dir_option(f: Callable[..., object]) -> Callable[..., object]:
+    return click.option(
+        "--out-dir",
+        type=click.Path(file_okay=False),
+        default=None,
+        help="Where measurements live (default: out_dir in config, tests/reports/bench).",
+    )(f)
+
+
+def resolve_out_dir(config: Config, out_dir: str | None) -> Path:
+    return Path(out_dir).resolve() if out_dir else config.out_path
+
+
+def _parse_env(pairs: tuple[str, ...]) -> dict[str, str]:
+    out = {}
+    for pair in pairs:
+        if "=" not in pair:
+            raise BenchgateError(f"expected NAME=VALUE, got {pair!r}", key="--env")
+        k, v = pair.split("=", 1)
+        out[k] = v
+    return out
+
+
+class _Display:
+    """Progress: a live line on a terminal, plain lines otherwise (CI logs)."""
+
+    def __init__(self, live: bool) -> None:
+        self.live = live
+        self._status: object | None = None
+        if live:
+            from rich.console import Console
+
+            self.console = Console(stderr=True)
+            self._status = self.console.status("starting")
+            self._status.__enter__()  # type: ignore[attr-defined]
+
+    def __call__(self, ev: Progress) -> None:
+        head = f"[run {ev.round}/{ev.rounds}] bench {ev.bench_index}/{ev.bench_count} {ev.bench}"
+        if ev.record is None:
+            if self.live:
+                self._status.update(f"{head}  ({ev.elapsed_s:.0f}s elapsed)")  # type: ignore[attr-defined]
+            return
+        r = ev.record
+        if r.status is RunStatus.OK:
+            what = ", ".join(f"{k}={fmt_num(m.value)} {m.unit}" for k, m in r.metrics.items())
+        else:
+            what = f"{r.status.value.upper()}: {r.reason}"
+        if r.disturbed:
+            what += "  [disturbed]"
+        line = f"{head}: {what} ({r.duration_s:.1f}s)"
+        if self.live:
+            self.console.print(line, markup=False, highlight=False)
+        else:
+            click.echo(line, err=True)
+
+    def close(self) -> None:
+        if self._status is not None:
+            self._status.__exit__(None, None, None)  # type: ignore[attr-defined]
+
+
+@click.command()
+@out_dir_option
+@click.option("--append", is_flag=True, help="Add this run to the out-dir's earlier runs.")
+@click.option("--repeat", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Runs per bench in this call, round-robin across benches.")
+@click.option("-k", "pattern", default=None, help="Only benches matching these globs/substrings (comma-separated).")
+@click.option("--cpus", default=None, help="Pin benches to CPUs: 0-3, 2,4 or auto (one per physical core).")
+@click.option("--timeout", type=click.FloatRange(min=0, min_open=True), default=None,
+              help="Seconds before a bench is killed (default 300).")
+@click.option("--env", "env_pairs", multiple=True, metavar="NAME=VALUE",
+              help="Extra benchmark environment variable (repeatable).")
+@click.pass_context
+def run(
+    ctx: click.Context,
+    out_dir: str | None,
+    append: bool,
+    repeat: int,
+    pattern: str | None,
+    cpus: str | None,
+    timeout: float | None,
+    env_pairs: tuple[str, ...],
+) -> None:
+    """Run the benches, each in a fresh subprocess, and keep every run.
+
+    Writes OUT_DIR/<bench>.json (all runs of that bench) and OUT_DIR/report.md.
+    Without --append earlier runs are replaced; with it they accumulate.
+
+    \b
+    Example (the method's loop, or the same in one call):
+      for i in 1 2 3 4 5; do benchgate run --append; done
+      benchgate run --repeat 5 --cpus auto
+    """
+    from benchgate.cpus import parse_cpus
+
+    config = get_config(ctx)
+    benches = select(discover(config), pattern)
+    if not benches:
+        raise BenchgateError(
+            "no benches found (add scripts there, or run `benchgate init`)", config.bench_path
+        )
+    cpu_list = parse_cpus(cpus if cpus is not None else config.cpus)
+    env = dict(config.env)
+    env.update(_parse_env(env_pairs))
+    options = RunOptions(
+        out_dir=resolve_out_dir(config, out_dir),
+        append=append,
+        repeat=repeat,
+        cpus=cpu_list,
+        timeout=timeout if timeout is not None else config.timeout,
+        env=env,
+        argv=["benchgate", *sys.argv[1:]] if Path(sys.argv[0]).name != "runner.py" else sys.argv,
+        disturbed_share=config.disturbed_share,
+    )
+    display = _Display(live=sys.stderr.isatty())
+    t0 = time.perf_counter()
+    try:
+        summary = run_benches(config, benches, options, display)
+    finally:
+        display.close()
+    report = write_out_report(config, options.out_dir)
+    by_status = {s: sum(1 for r in summary.records if r.status is s) for s in RunStatus}
+    click.echo(
+        f"{len(summary.records)} runs of {len(benches)} benches in {time.perf_counter() - t0:.1f}s: "
+        f"{by_status[RunStatus.OK]} ok, {by_status[RunStatus.SKIPPED]} skipped, "
+        f"{by_status[RunStatus.ERROR]} error"
+    )
+    click.echo(f"results: {options.out_dir}/<bench>.json; report: {report}")
+
+
+@click.command()
+@out_dir_option
+@click.option("--method", type=click.Choice(METHODS), default="median", show_default=True,
+              help="How each metric's runs are reduced to one value.")
+@click.option("--drop-disturbed", is_flag=True,
+              help="Leave out runs during which other processes took too much CPU.")
+@click.pass_context
+def reduce(ctx: click.Context, out_dir: str | None, method: str, drop_disturbed: bool) -> None:
+    """Reduce every metric over all its runs to one value with its spread.
+
+    Writes OUT_DIR/reduced.json (value, n, min, max, stdev, CV, IQR per metric) and
+    rewrites OUT_DIR/report.md.
+
+    \b
+    Example:
+      benchgate reduce --method median
+    """
+    config = get_config(ctx)
+    d = resolve_out_dir(config, out_dir)
+    runs = load_out_dir(d)
+    reduced = reduce_runs(runs, method, drop_disturbed)
+    path = write_reduced(d, reduced)
+    write_out_report(config, d, reduced)
+    for m in reduced.metrics.values():
+        s = m.spread
+        click.echo(
+            f"{m.key}: {fmt_num(m.value)} {m.unit} ({method} of {s.n}; "
+            f"min {fmt_num(s.min)}, max {fmt_num(s.max)}, CV {s.cv * 100:.1f}%, "
+            f"IQR {s.iqr_rel * 100:.1f}%)"
+        )
+    for b in reduced.benches.values():
+        if b.status is not RunStatus.OK:
+            click.echo(f"{b.bench}: {b.status.value.upper()} ({b.reason})")
+    if reduced.dropped_disturbed:
+        click.echo(f"left out {reduced.dropped_disturbed} disturbed runs")
+    click.echo(f"wrote {path}")
+
+
+def parse_allow(value: str | None) -> set[Status]:
+    out = set()
+    for name in split_list(value):
+        if name.lower() not in ("new", "missing"):
+            raise BenchgateError(f"can relax only new and missing, not {name!r}", key="--allow")
+        out.add(Status(name.lower()))
+    return out
+
+
+def dump_json(data: object) -> str:
+    return json.dumps(data, indent=2)

@@ -1,0 +1,106 @@
+"""``benchgate init`` and ``benchgate demo``."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from benchgate.cli.common import get_config
+from benchgate.config import load_config
+from benchgate.discovery import discover
+from benchgate.model import RunStatus
+from benchgate.pipeline import gate, write_out_report
+from benchgate.reduce import reduce_runs, write_reduced
+from benchgate.report import render_text
+from benchgate.results import load_runs
+from benchgate.runner import Progress, RunOptions, run_benches
+from benchgate.scaffold import init_project
+
+
+@click.command()
+@click.option("--force", is_flag=True, help="Overwrite files that already exist.")
+@click.option("--ci", type=click.Choice(["github", "gitlab"]), default=None,
+              help="Also write a CI workflow running the gate.")
+@click.pass_context
+def init(ctx: click.Context, force: bool, ci: str | None) -> None:
+    """Scaffold the method's files in this project.
+
+    Writes tests/bench/runner.py (accepts the method's command lines), an empty
+    tests/bench/baselines.json, tests/GATES.md (the rules for reviewers) and an
+    ignore line for tests/reports/. Existing files are kept unless --force.
+
+    \b
+    Example:
+      benchgate init --ci github
+      python tests/bench/runner.py --out-dir tests/reports/bench --append
+    """
+    config = get_config(ctx)
+    extra: dict[Path, str] = {}
+    if ci:
+        from benchgate.ci import ci_template
+
+        rel, text = ci_template(ci)
+        extra[config.root / rel] = text
+    result = init_project(config, force=force, extra=extra)
+    for p in result.written:
+        click.echo(f"wrote {p.relative_to(config.root)}")
+    for p in result.kept:
+        click.echo(f"kept  {p.relative_to(config.root)} (exists; --force to overwrite)")
+    if result.gitignore_updated:
+        click.echo("added the out-dir to .gitignore")
+    if result.kept and not result.written:
+        ctx.exit(1)
+
+
+@click.command()
+@click.option("--dir", "dest", type=click.Path(file_okay=False), default=None,
+              help="Where to copy the demo project (default: a fresh temp dir).")
+@click.option("--repeat", type=click.IntRange(min=1), default=5, show_default=True,
+              help="Runs per bench.")
+@click.pass_context
+def demo(ctx: click.Context, dest: str | None, repeat: int) -> None:
+    """Run the main job on the bundled demo suite.
+
+    Copies the demo project, runs its benches 5 times (round-robin), reduces by
+    median, compares with the demo's own baselines.json and prints the verdicts.
+    The exit code is the gate's.
+
+    \b
+    Example:
+      benchgate demo --dir /tmp/bg-demo
+    """
+    from benchgate.demo import copy_demo
+
+    root = copy_demo(Path(dest).resolve() if dest else None)
+    click.echo(f"demo project: {root}")
+    config = load_config(root)
+    benches = discover(config)
+    options = RunOptions(
+        out_dir=config.out_path,
+        repeat=repeat,
+        timeout=config.timeout,
+        env=dict(config.env),
+        argv=["benchgate", "demo", *sys.argv[2:]],
+        disturbed_share=config.disturbed_share,
+    )
+
+    def progress(ev: Progress) -> None:
+        if ev.record is not None:
+            r = ev.record
+            state = "ok" if r.status is RunStatus.OK else f"{r.status.value}: {r.reason}"
+            click.echo(
+                f"  run {ev.round}/{ev.rounds} {ev.bench} ({r.duration_s:.1f}s) {state}", err=True
+            )
+
+    run_benches(config, benches, options, progress)
+    runs = load_runs(config.out_path)
+    reduced = reduce_runs(runs, "median")
+    write_reduced(config.out_path, reduced)
+    report = write_out_report(config, config.out_path, reduced)
+    result = gate(config, config.out_path)
+    click.echo("")
+    click.echo(render_text(result.comparison), nl=False)
+    click.echo(f"\nreport: {report}")
+    ctx.exit(1 if result.comparison.gating() else 0)

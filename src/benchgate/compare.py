@@ -1,0 +1,184 @@
+"""Compare reduced measurements with baselines.json by the rules of gates.md.
+
+Higher-is-better: FAIL if ``current < baseline * (1 - degradation_pct_max)``; WARN if
+``current < baseline * (1 - variance_pct_warn)``; IMPROVED if better by more than
+``variance_pct_warn``; else PASS. Lower-is-better: the same, direction reversed.
+A value exactly on a threshold gets the milder verdict (the inequalities are strict,
+and a value within float rounding (1e-9 relative) of a threshold counts as on it).
+"""
+
+from __future__ import annotations
+
+import math
+
+from benchgate.model import (
+    Baseline,
+    BenchSummary,
+    Comparison,
+    ReducedMetric,
+    ReducedSet,
+    RunStatus,
+    Status,
+    Verdict,
+)
+
+
+def _below(x: float, limit: float) -> bool:
+    """x < limit, with a value on the limit (up to float rounding) not below it."""
+    return x < limit and not math.isclose(x, limit, rel_tol=1e-9)
+
+
+def judge(
+    baseline: float,
+    current: float,
+    higher_is_better: bool,
+    degradation_pct_max: float,
+    variance_pct_warn: float,
+) -> Status:
+    """The gates.md verdict of ``current`` against ``baseline`` (PASS/IMPROVED/WARN/FAIL)."""
+    if higher_is_better:
+        if _below(current, baseline * (1 - degradation_pct_max)):
+            return Status.FAIL
+        if _below(current, baseline * (1 - variance_pct_warn)):
+            return Status.WARN
+        if _below(baseline * (1 + variance_pct_warn), current):
+            return Status.IMPROVED
+        return Status.PASS
+    if _below(baseline * (1 + degradation_pct_max), current):
+        return Status.FAIL
+    if _below(baseline * (1 + variance_pct_warn), current):
+        return Status.WARN
+    if _below(current, baseline * (1 - variance_pct_warn)):
+        return Status.IMPROVED
+    return Status.PASS
+
+
+def delta_pct(baseline: float, current: float) -> float:
+    """Signed change in percent: (current - baseline) / baseline * 100."""
+    return (current - baseline) / baseline * 100.0
+
+
+def normalize_unit(unit: str) -> str:
+    """Spellings of one unit made equal: ``ops/s`` = ``ops/sec`` = ``ops/second``."""
+    u = unit.strip().lower().replace(" ", "").replace("µ", "u")
+    for long in ("/second", "/seconds", "/secs"):
+        if u.endswith(long):
+            u = u[: -len(long)] + "/sec"
+    if u.endswith("/s"):
+        u = u[:-2] + "/sec"
+    return {"sec": "s", "secs": "s", "seconds": "s", "second": "s"}.get(u, u)
+
+
+def units_match(measured: str, baseline: str) -> bool:
+    """True when the two spellings name the same unit."""
+    return normalize_unit(measured) == normalize_unit(baseline)
+
+
+def judge_metric(m: ReducedMetric, b: Baseline) -> Verdict:
+    """One measured metric against its baseline entry."""
+    hib = b.higher_is_better if b.higher_is_better is not None else m.higher_is_better
+    common = dict(
+        key=m.key,
+        baseline=b.value,
+        current=m.value,
+        unit=b.unit,
+        higher_is_better=hib,
+        degradation_pct_max=b.degradation_pct_max,
+        variance_pct_warn=b.variance_pct_warn,
+        n=m.spread.n,
+        spread=m.spread,
+    )
+    if not m.inferred and not units_match(m.unit, b.unit):
+        return Verdict(
+            status=Status.ERROR,
+            delta_pct=None,
+            reason=f"unit mismatch: the bench reports {m.unit!r}, baselines.json has {b.unit!r}",
+            **common,  # type: ignore[arg-type]
+        )
+    status = judge(b.value, m.value, hib, b.degradation_pct_max, b.variance_pct_warn)
+    return Verdict(status=status, delta_pct=delta_pct(b.value, m.value), **common)  # type: ignore[arg-type]
+
+
+def _absent_verdict(key: str, b: Baseline, bench: BenchSummary | None) -> Verdict:
+    if bench is None:
+        status, reason = Status.MISSING, "its bench did not run"
+    elif bench.status is RunStatus.SKIPPED:
+        status, reason = Status.SKIPPED, bench.reason or "skipped"
+    elif bench.status is RunStatus.ERROR:
+        status, reason = Status.ERROR, bench.reason or "bench failed"
+    else:
+        status, reason = Status.MISSING, "the bench ran but did not report this metric"
+    return Verdict(
+        key=key,
+        status=status,
+        baseline=b.value,
+        current=None,
+        unit=b.unit,
+        delta_pct=None,
+        higher_is_better=b.higher_is_better,
+        degradation_pct_max=b.degradation_pct_max,
+        variance_pct_warn=b.variance_pct_warn,
+        reason=reason,
+    )
+
+
+def compare(reduced: ReducedSet, baselines: dict[str, Baseline]) -> Comparison:
+    """Every measured metric and every baseline key, judged; rows in baselines order."""
+    verdicts: list[Verdict] = []
+    for key, b in baselines.items():
+        m = reduced.metrics.get(key)
+        if m is not None:
+            verdicts.append(judge_metric(m, b))
+        else:
+            verdicts.append(_absent_verdict(key, b, reduced.benches.get(key.split(".", 1)[0])))
+    for key, m in reduced.metrics.items():
+        if key not in baselines:
+            verdicts.append(
+                Verdict(
+                    key=key,
+                    status=Status.NEW,
+                    baseline=None,
+                    current=m.value,
+                    unit=m.unit,
+                    delta_pct=None,
+                    higher_is_better=m.higher_is_better,
+                    reason="not in baselines.json: add it in the change that introduces it",
+                    n=m.spread.n,
+                    spread=m.spread,
+                )
+            )
+    # A bench that skipped or failed with no baseline key still gets a row: never silent.
+    covered = {k.split(".", 1)[0] for k in baselines} | {m.bench for m in reduced.metrics.values()}
+    for name, bench in reduced.benches.items():
+        if name in covered or bench.status is RunStatus.OK:
+            continue
+        status = Status.SKIPPED if bench.status is RunStatus.SKIPPED else Status.ERROR
+        verdicts.append(
+            Verdict(
+                key=name,
+                status=status,
+                baseline=None,
+                current=None,
+                unit=None,
+                delta_pct=None,
+                reason=bench.reason,
+            )
+        )
+    return Comparison(verdicts=verdicts, method=reduced.method)
+
+
+def refresh_decision(comparison: Comparison) -> str:
+    """Section 4 of the method in one sentence: is a refresh warranted?"""
+    c = comparison.counts()
+    fail = c[Status.FAIL]
+    if fail:
+        noun = "metric breaches" if fail == 1 else "metrics breach"
+        return (
+            f"{fail} {noun} degradation: fix {'it' if fail == 1 else 'them'}, "
+            "or refresh with a justified reason"
+        )
+    parts = [f"{c[Status.PASS]} within warn"]
+    if c[Status.WARN]:
+        parts.append(f"{c[Status.WARN]} past warn but within degradation")
+    parts.append(f"{c[Status.IMPROVED]} improved")
+    return "no refresh needed: " + ", ".join(parts)
