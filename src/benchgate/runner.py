@@ -223,7 +223,11 @@ def run_benches(
     out_dir = options.out_dir
     existing = load_runs(out_dir) if options.append else {}
     invocation = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6]
-    env_record = capture_environment(config.root, options.cpus, options.env)
+    # Without --cpus, record the CPUs we may use (e.g. under `taskset`): the bench inherits them.
+    used = options.cpus
+    if used is None and hasattr(os, "sched_getaffinity"):
+        used = sorted(os.sched_getaffinity(0))
+    env_record = capture_environment(config.root, used, options.env)
     stored: dict[str, list[RunRecord]] = {b.name: list(existing.get(b.name, [])) for b in benches}
     records: list[RunRecord] = []
     t0 = time.perf_counter()
