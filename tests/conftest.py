@@ -52,7 +52,5 @@ def write_baselines(project: Path, data: dict[str, object]) -> Path:
 
 def const_bench(metrics: dict[str, tuple[float, str]]) -> str:
     """A bench printing fixed canonical metrics (deterministic, instant)."""
-    payload = {
-        "metrics": {k: {"value": v, "unit": u} for k, (v, u) in metrics.items()}
-    }
+    payload = {"metrics": {k: {"value": v, "unit": u} for k, (v, u) in metrics.items()}}
     return f"import json\nprint('warming up')\nprint(json.dumps({payload!r}))\n"

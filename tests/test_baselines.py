@@ -18,11 +18,22 @@ def _write(tmp_path: Path, text: str) -> Path:
 
 
 def test_valid_file_with_defaults_and_unknown_fields(tmp_path: Path) -> None:
-    p = _write(tmp_path, json.dumps({
-        "vm.steps_per_sec": {"value": 1320000, "unit": "steps/sec", "degradation_pct_max": 0.2,
-                             "variance_pct_warn": 0.05, "notes": "n", "owner": "team-vm"},
-        "da.encode_MBps": {"value": 520.4, "unit": "MB/sec"},
-    }))
+    p = _write(
+        tmp_path,
+        json.dumps(
+            {
+                "vm.steps_per_sec": {
+                    "value": 1320000,
+                    "unit": "steps/sec",
+                    "degradation_pct_max": 0.2,
+                    "variance_pct_warn": 0.05,
+                    "notes": "n",
+                    "owner": "team-vm",
+                },
+                "da.encode_MBps": {"value": 520.4, "unit": "MB/sec"},
+            }
+        ),
+    )
     b = load_baselines(p)
     assert b["vm.steps_per_sec"].degradation_pct_max == 0.2
     assert b["da.encode_MBps"].degradation_pct_max == 0.15
@@ -48,7 +59,10 @@ def test_valid_file_with_defaults_and_unknown_fields(tmp_path: Path) -> None:
         ('{"a.b": {"value": 1, "unit": ""}}', "'unit' must be a non-empty string"),
         ('{"a.b": {"value": 1, "unit": "s", "degradation_pct_max": 15}}', "fraction in (0, 1)"),
         ('{"a.b": {"value": 1, "unit": "s", "variance_pct_warn": 0}}', "fraction in (0, 1)"),
-        ('{"a.b": {"value": 1, "unit": "s", "variance_pct_warn": 0.3}}', "is above degradation_pct_max"),
+        (
+            '{"a.b": {"value": 1, "unit": "s", "variance_pct_warn": 0.3}}',
+            "is above degradation_pct_max",
+        ),
         ('{"a.b": {"value": 1, "unit": "s", "higher_is_better": "yes"}}', "true or false"),
         ('{"a.b": {"value": 1, "unit": "s"}, "a.b": {"value": 2, "unit": "s"}}', "duplicate key"),
     ],

@@ -29,7 +29,10 @@ WILD_BENCH = (
 def _runner(project: Path, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "tests/bench/runner.py", *args],
-        cwd=project, capture_output=True, text=True, timeout=120,
+        cwd=project,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
 
 
@@ -46,12 +49,15 @@ def test_the_method_end_to_end(
     write_bench("wild", WILD_BENCH)
     write_bench("_helper", "raise SystemExit('helpers are not benches')\n")
     write_bench("test_x", "raise SystemExit('tests are not benches')\n")
-    write_baselines(project, {
-        "vm.steps_per_sec": {"value": 1000, "unit": "steps/sec", "notes": "keep me"},
-        "gpu.kernels_per_sec": {"value": 5, "unit": "kernels/sec"},
-        "wild.ops_per_sec": {"value": 1800, "unit": "ops/sec"},
-        "wild.median_s": {"value": 0.0005, "unit": "s"},
-    })
+    write_baselines(
+        project,
+        {
+            "vm.steps_per_sec": {"value": 1000, "unit": "steps/sec", "notes": "keep me"},
+            "gpu.kernels_per_sec": {"value": 5, "unit": "kernels/sec"},
+            "wild.ops_per_sec": {"value": 1800, "unit": "ops/sec"},
+            "wild.median_s": {"value": 0.0005, "unit": "s"},
+        },
+    )
     out = "tests/reports/bench"
     for _ in range(5):
         p = _runner(project, "--out-dir", out, "--append")
@@ -98,10 +104,13 @@ def test_regression_new_missing_and_exit_codes(
     project: Path, write_bench: Callable[[str, str], Path], cli: Callable[..., Result]
 ) -> None:
     write_bench("a", const_bench({"x_per_s": (80.0, "ops/sec"), "extra_per_s": (1.0, "ops/sec")}))
-    write_baselines(project, {
-        "a.x_per_s": {"value": 100, "unit": "ops/sec"},
-        "b.y_per_s": {"value": 1, "unit": "ops/sec"},
-    })
+    write_baselines(
+        project,
+        {
+            "a.x_per_s": {"value": 100, "unit": "ops/sec"},
+            "b.y_per_s": {"value": 1, "unit": "ops/sec"},
+        },
+    )
     assert cli("run", "--repeat", "2").exit_code == 0
     r = cli("compare")
     assert r.exit_code == 1
@@ -110,8 +119,13 @@ def test_regression_new_missing_and_exit_codes(
     assert "fewer than 5 runs" in r.output
     # Relaxing NEW and MISSING leaves the FAIL.
     assert cli("compare", "--allow", "new,missing").exit_code == 1
-    write_baselines(project, {"a.x_per_s": {"value": 82, "unit": "ops/sec"},
-                              "b.y_per_s": {"value": 1, "unit": "ops/sec"}})
+    write_baselines(
+        project,
+        {
+            "a.x_per_s": {"value": 82, "unit": "ops/sec"},
+            "b.y_per_s": {"value": 1, "unit": "ops/sec"},
+        },
+    )
     assert cli("compare").exit_code == 1
     assert cli("compare", "--allow", "new,missing").exit_code == 0
     assert cli("compare", "--allow", "fail").exit_code == 2
@@ -144,8 +158,13 @@ def test_crash_timeout_and_no_json_are_errors_others_still_run(
     r = cli("compare", "--format", "json")
     assert r.exit_code == 1
     statuses = {m["key"]: m["status"] for m in json.loads(r.output)["metrics"]}
-    assert statuses == {"ok.x_per_s": "pass", "crash": "error", "nojson": "error",
-                        "slow": "error", "skipjson": "skipped"}
+    assert statuses == {
+        "ok.x_per_s": "pass",
+        "crash": "error",
+        "nojson": "error",
+        "slow": "error",
+        "skipjson": "skipped",
+    }
     report = (out / "report.md").read_text()
     assert "kaboom in bench" in report
 
@@ -193,7 +212,9 @@ def test_bad_input_exits_2_with_one_line(
     bl.write_text("{oops")
     r = cli("compare")
     assert r.exit_code == 2
-    assert r.output.strip().count("\n") == 0 and str(bl) in r.output and "not valid JSON" in r.output
+    assert (
+        r.output.strip().count("\n") == 0 and str(bl) in r.output and "not valid JSON" in r.output
+    )
     bl.write_text('{"a.x_per_s": {"value": 1, "unit": "ops/sec", "variance_pct_warn": 0.5}}')
     r = cli("compare")
     assert r.exit_code == 2 and "a.x_per_s" in r.output and "above degradation_pct_max" in r.output
@@ -235,7 +256,10 @@ def test_killed_run_loses_no_earlier_data(
     env = dict(os.environ)
     proc = subprocess.Popen(
         [sys.executable, "-m", "benchgate", "-C", str(project), "run", "--append"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env, start_new_session=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env=env,
+        start_new_session=True,
     )
     try:
         deadline = time.monotonic() + 60

@@ -15,15 +15,15 @@ from benchgate.model import (
 )
 from benchgate.stats import spread_of
 
-P, I, W, F = Status.PASS, Status.IMPROVED, Status.WARN, Status.FAIL
+P, IMP, W, F = Status.PASS, Status.IMPROVED, Status.WARN, Status.FAIL
 
 
 @pytest.mark.parametrize(
     "current, expected",
     [
-        (120.0, I),
+        (120.0, IMP),
         (105.0, P),  # exactly +5%: the milder verdict (PASS, not IMPROVED)
-        (105.01, I),
+        (105.01, IMP),
         (100.0, P),
         (95.0, P),  # exactly -5%: PASS
         (94.99, W),
@@ -39,9 +39,9 @@ def test_higher_is_better_thresholds(current: float, expected: Status) -> None:
 @pytest.mark.parametrize(
     "current, expected",
     [
-        (80.0, I),
+        (80.0, IMP),
         (95.0, P),  # exactly -5% time: PASS
-        (94.99, I),
+        (94.99, IMP),
         (105.0, P),
         (105.01, W),
         (115.0, W),  # exactly +15% time: WARN
@@ -59,29 +59,49 @@ def test_custom_thresholds() -> None:
     assert judge(1000.0, 985.0, True, 0.10, 0.02) is P
 
 
-def _metric(key: str, values: list[float], unit: str = "ops/sec", hib: bool = True,
-            inferred: bool = False) -> ReducedMetric:
+def _metric(
+    key: str, values: list[float], unit: str = "ops/sec", hib: bool = True, inferred: bool = False
+) -> ReducedMetric:
     bench, name = key.split(".", 1)
     return ReducedMetric(
-        key=key, bench=bench, metric=name, value=sorted(values)[len(values) // 2], unit=unit,
-        higher_is_better=hib, method="median", spread=spread_of(values), values=values,
-        run_ids=[str(i) for i in range(len(values))], inferred=inferred,
+        key=key,
+        bench=bench,
+        metric=name,
+        value=sorted(values)[len(values) // 2],
+        unit=unit,
+        higher_is_better=hib,
+        method="median",
+        spread=spread_of(values),
+        values=values,
+        run_ids=[str(i) for i in range(len(values))],
+        inferred=inferred,
     )
 
 
-def _baseline(key: str, value: float, unit: str = "ops/sec", hib: bool | None = None,
-              deg: float = 0.15, warn: float = 0.05) -> Baseline:
+def _baseline(
+    key: str,
+    value: float,
+    unit: str = "ops/sec",
+    hib: bool | None = None,
+    deg: float = 0.15,
+    warn: float = 0.05,
+) -> Baseline:
     return Baseline(key, value, unit, deg, warn, hib, None, {"value": value, "unit": unit})
 
 
-def _set(metrics: list[ReducedMetric], benches: dict[str, RunStatus],
-         reasons: dict[str, str] | None = None) -> ReducedSet:
+def _set(
+    metrics: list[ReducedMetric],
+    benches: dict[str, RunStatus],
+    reasons: dict[str, str] | None = None,
+) -> ReducedSet:
     reasons = reasons or {}
     return ReducedSet(
         method="median",
         metrics={m.key: m for m in metrics},
-        benches={b: BenchSummary(b, s, 5, 5 if s is RunStatus.OK else 0, reasons.get(b))
-                 for b, s in benches.items()},
+        benches={
+            b: BenchSummary(b, s, 5, 5 if s is RunStatus.OK else 0, reasons.get(b))
+            for b, s in benches.items()
+        },
         run_ids=[],
     )
 
@@ -109,7 +129,7 @@ def test_every_status_appears() -> None:
     assert by["a.fast"].status is P
     assert by["a.slow"].status is F and by["a.slow"].delta_pct == pytest.approx(-20)
     assert by["a.meh"].status is W
-    assert by["a.better"].status is I
+    assert by["a.better"].status is IMP
     assert by["a.fresh"].status is Status.NEW
     assert by["s.x"].status is Status.SKIPPED and by["s.x"].reason == "no GPU"
     assert by["e.y"].status is Status.ERROR
@@ -125,8 +145,9 @@ def test_bench_without_baselines_that_fails_still_gets_a_row() -> None:
 
 
 def test_baseline_direction_overrides_measured() -> None:
-    reduced = _set([_metric("a.t", [120] * 5, unit="s", hib=True, inferred=True)],
-                   {"a": RunStatus.OK})
+    reduced = _set(
+        [_metric("a.t", [120] * 5, unit="s", hib=True, inferred=True)], {"a": RunStatus.OK}
+    )
     c = compare(reduced, {"a.t": _baseline("a.t", 100, unit="s", hib=False)})
     assert c.verdicts[0].status is F
 

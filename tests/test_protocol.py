@@ -23,19 +23,28 @@ def test_canonical_form() -> None:
     out = '{"metrics": {"encode_MBps": {"value": 520.4, "unit": "MB/sec", "higher_is_better": true, "samples": [519, 521]}}}'
     m = parse_output(out).metrics["encode_MBps"]
     assert (m.value, m.unit, m.higher_is_better, m.samples, m.inferred) == (
-        520.4, "MB/sec", True, [519.0, 521.0], False)
+        520.4,
+        "MB/sec",
+        True,
+        [519.0, 521.0],
+        False,
+    )
 
 
 def test_canonical_direction_from_unit() -> None:
-    out = '{"metrics": {"p50": {"value": 3.2, "unit": "ms"}, "rate": {"value": 9, "unit": "req/s"}}}'
+    out = (
+        '{"metrics": {"p50": {"value": 3.2, "unit": "ms"}, "rate": {"value": 9, "unit": "req/s"}}}'
+    )
     ms = parse_output(out).metrics
     assert ms["p50"].higher_is_better is False
     assert ms["rate"].higher_is_better is True
 
 
 def test_in_the_wild_form() -> None:
-    out = ('{"case": "mempool", "params": {"n": 1000}, '
-           '"result": {"calls_per_s": 1.2e5, "median_s": 0.0029, "p90_s": 0.0035, "label": "x"}}')
+    out = (
+        '{"case": "mempool", "params": {"n": 1000}, '
+        '"result": {"calls_per_s": 1.2e5, "median_s": 0.0029, "p90_s": 0.0035, "label": "x"}}'
+    )
     parsed = parse_output(out)
     assert set(parsed.metrics) == {"calls_per_s", "median_s", "p90_s"}
     assert parsed.metrics["calls_per_s"].higher_is_better is True

@@ -10,11 +10,17 @@ from benchgate.reduce import reduce_runs
 from benchgate.stats import reduce_values, spread_of, trimmed_mean
 
 
-def _run(bench: str, i: int, status: RunStatus = RunStatus.OK, disturbed: bool = False,
-         **metrics: float) -> RunRecord:
+def _run(
+    bench: str, i: int, status: RunStatus = RunStatus.OK, disturbed: bool = False, **metrics: float
+) -> RunRecord:
     return RunRecord(
-        run_id=f"{bench}-{i}", bench=bench, invocation="inv", started=f"2026-01-01T00:00:{i:02d}",
-        duration_s=1.0, status=status, reason=None if status is RunStatus.OK else f"why {i}",
+        run_id=f"{bench}-{i}",
+        bench=bench,
+        invocation="inv",
+        started=f"2026-01-01T00:00:{i:02d}",
+        duration_s=1.0,
+        status=status,
+        reason=None if status is RunStatus.OK else f"why {i}",
         metrics={k: Measurement(v, "ops/sec", True) for k, v in metrics.items()},
         disturbance={"disturbed": disturbed, "other_share": 0.5 if disturbed else 0.0},
     )

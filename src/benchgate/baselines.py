@@ -41,9 +41,7 @@ def parse_baselines_text(
     except ValueError as exc:
         raise BenchgateError(f"not valid JSON ({exc})", source) from None
     if not isinstance(data, dict):
-        raise BenchgateError(
-            "must be a JSON object mapping <bench>.<metric> to an entry", source
-        )
+        raise BenchgateError("must be a JSON object mapping <bench>.<metric> to an entry", source)
     out: dict[str, Baseline] = {}
     for key, entry in data.items():
         out[key] = validate_entry(key, entry, source, default_degradation, default_warn)

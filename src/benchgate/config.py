@@ -128,14 +128,16 @@ def load_config(root: Path | None = None) -> Config:
         if isinstance(val, bool) or not isinstance(val, types):
             want = " or ".join(t.__name__ for t in types)
             raise BenchgateError(f"must be {want}", pyproject, f"tool.benchgate.{key}")
-        if name in ("env",):
+        if name == "env" and isinstance(val, dict):
             val = {str(k): str(v) for k, v in val.items()}
         values[name] = val
     cfg = replace(cfg, source=pyproject, **values)
     for name in ("degradation_pct_max", "variance_pct_warn", "disturbed_share"):
         v = getattr(cfg, name)
         if not 0 < v < 1:
-            raise BenchgateError("must be a fraction in (0, 1)", pyproject, f"tool.benchgate.{name}")
+            raise BenchgateError(
+                "must be a fraction in (0, 1)", pyproject, f"tool.benchgate.{name}"
+            )
     if cfg.variance_pct_warn > cfg.degradation_pct_max:
         raise BenchgateError(
             "variance_pct_warn is above degradation_pct_max", pyproject, "tool.benchgate"

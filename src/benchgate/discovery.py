@@ -77,7 +77,8 @@ def select(benches: list[Bench], pattern: str | None) -> list[Bench]:
         hits = {
             b.name
             for b in benches
-            if fnmatch.fnmatch(b.name, part) or (not any(c in part for c in "*?[") and part in b.name)
+            if fnmatch.fnmatch(b.name, part)
+            or (not any(c in part for c in "*?[") and part in b.name)
         }
         if not hits:
             names = ", ".join(b.name for b in benches) or "none found"

@@ -41,6 +41,7 @@ def reduce_bench(
         kept = [r for r in ok if not r.disturbed]
         dropped = len(ok) - len(kept)
         ok = kept
+    reason: str | None
     if not ok:
         last = runs[-1] if runs else None
         if dropped:
@@ -138,7 +139,7 @@ def load_reduced(out_dir: Path) -> ReducedSet | None:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
         if not isinstance(data, dict) or data.get("schema") != REDUCED_SCHEMA:
-            raise ValueError(f"expected \"schema\": \"{REDUCED_SCHEMA}\"")
+            raise ValueError(f'expected "schema": "{REDUCED_SCHEMA}"')
         return ReducedSet.from_dict(data)
     except (ValueError, KeyError, TypeError, OSError) as exc:
         raise BenchgateError(

@@ -84,7 +84,9 @@ def render_text(comparison: Comparison, allow: set[Status] | None = None) -> str
                 _note(v),
             ]
         )
-    widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(headers)]
+    widths = [
+        max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(headers)
+    ]
     lines = []
     for w in comparison.warnings:
         lines.append(f"! {w}")
@@ -129,7 +131,10 @@ def environment_rows(env: dict[str, Any]) -> list[tuple[str, str]]:
         ("Python", f"{env.get('python', '?')} ({env.get('python_implementation', '?')})"),
         ("OS", str(env.get("os", "?"))),
         ("CPU model", str(env.get("cpu_model", "?"))),
-        ("Cores", f"{env.get('logical_cores', '?')} logical, {env.get('physical_cores', '?')} physical"),
+        (
+            "Cores",
+            f"{env.get('logical_cores', '?')} logical, {env.get('physical_cores', '?')} physical",
+        ),
         ("CPUs used", cpus_s),
         ("Scaling governor", str(gov) if gov else "not readable here"),
         (
@@ -165,7 +170,9 @@ def render_out_report(
         f"`benchgate run` call(s); aggregation: **{reduced.method}** over all successful runs."
     )
     if reduced.dropped_disturbed:
-        lines.append(f"{reduced.dropped_disturbed} disturbed runs were left out (--drop-disturbed).")
+        lines.append(
+            f"{reduced.dropped_disturbed} disturbed runs were left out (--drop-disturbed)."
+        )
     lines.append("")
     if latest is not None:
         lines += ["## Environment", "", "| | |", "| --- | --- |"]

@@ -27,9 +27,7 @@ def result_files(out_dir: Path) -> list[Path]:
     if not out_dir.is_dir():
         return []
     return sorted(
-        p
-        for p in out_dir.glob("*.json")
-        if p.name != REDUCED_FILE and not p.name.startswith(".")
+        p for p in out_dir.glob("*.json") if p.name != REDUCED_FILE and not p.name.startswith(".")
     )
 
 
@@ -47,7 +45,7 @@ def read_result_file(path: Path) -> list[RunRecord]:
         ) from None
     if not isinstance(data, dict) or data.get("schema") != RESULTS_SCHEMA:
         raise BenchgateError(
-            f"not a benchgate result file (expected \"schema\": \"{RESULTS_SCHEMA}\")", path
+            f'not a benchgate result file (expected "schema": "{RESULTS_SCHEMA}")', path
         )
     runs = data.get("runs")
     if not isinstance(runs, list):

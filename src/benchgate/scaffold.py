@@ -60,7 +60,7 @@ benchgate applies them (`benchgate compare`); this page says what they mean.
 | `{bench_dir}/*.py` | bench scripts, one benchmark each |
 | `{baselines}` | the reviewed reference numbers |
 | `{report}` | methodology of the last baseline refresh |
-| `{out_dir}/` | fresh measurements: one `*.json` per bench (every run), `reduced.json`, `report.md` |
+| `{out_dir}/` | fresh measurements: `<bench>.json` (every run), `reduced.json`, `report.md` |
 
 ## The rules
 

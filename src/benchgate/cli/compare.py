@@ -15,12 +15,24 @@ from benchgate.report import comparison_json, render_text
 
 @click.command()
 @out_dir_option
-@click.option("--baselines", "baselines_path", type=click.Path(dir_okay=False), default=None,
-              help="baselines.json to compare with (default: from config).")
-@click.option("--format", "fmt", type=click.Choice(["text", "markdown", "json"]), default="text",
-              show_default=True, help="Output form; markdown is ready to post as a PR comment.")
-@click.option("--allow", default=None, metavar="new,missing",
-              help="Do not fail the gate on these statuses.")
+@click.option(
+    "--baselines",
+    "baselines_path",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="baselines.json to compare with (default: from config).",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "markdown", "json"]),
+    default="text",
+    show_default=True,
+    help="Output form; markdown is ready to post as a PR comment.",
+)
+@click.option(
+    "--allow", default=None, metavar="new,missing", help="Do not fail the gate on these statuses."
+)
 @click.pass_context
 def compare(
     ctx: click.Context,

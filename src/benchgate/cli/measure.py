@@ -7,6 +7,7 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -50,19 +51,19 @@ class _Display:
 
     def __init__(self, live: bool) -> None:
         self.live = live
-        self._status: object | None = None
+        self._status: Any = None
         if live:
             from rich.console import Console
 
             self.console = Console(stderr=True)
             self._status = self.console.status("starting")
-            self._status.__enter__()  # type: ignore[attr-defined]
+            self._status.__enter__()
 
     def __call__(self, ev: Progress) -> None:
         head = f"[run {ev.round}/{ev.rounds}] bench {ev.bench_index}/{ev.bench_count} {ev.bench}"
         if ev.record is None:
             if self.live:
-                self._status.update(f"{head}  ({ev.elapsed_s:.0f}s elapsed)")  # type: ignore[attr-defined]
+                self._status.update(f"{head}  ({ev.elapsed_s:.0f}s elapsed)")
             return
         r = ev.record
         if r.status is RunStatus.OK:
@@ -79,20 +80,41 @@ class _Display:
 
     def close(self) -> None:
         if self._status is not None:
-            self._status.__exit__(None, None, None)  # type: ignore[attr-defined]
+            self._status.__exit__(None, None, None)
 
 
 @click.command()
 @out_dir_option
 @click.option("--append", is_flag=True, help="Add this run to the out-dir's earlier runs.")
-@click.option("--repeat", type=click.IntRange(min=1), default=1, show_default=True,
-              help="Runs per bench in this call, round-robin across benches.")
-@click.option("-k", "pattern", default=None, help="Only benches matching these globs/substrings (comma-separated).")
-@click.option("--cpus", default=None, help="Pin benches to CPUs: 0-3, 2,4 or auto (one per physical core).")
-@click.option("--timeout", type=click.FloatRange(min=0, min_open=True), default=None,
-              help="Seconds before a bench is killed (default 300).")
-@click.option("--env", "env_pairs", multiple=True, metavar="NAME=VALUE",
-              help="Extra benchmark environment variable (repeatable).")
+@click.option(
+    "--repeat",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="Runs per bench in this call, round-robin across benches.",
+)
+@click.option(
+    "-k",
+    "pattern",
+    default=None,
+    help="Only benches matching these globs/substrings (comma-separated).",
+)
+@click.option(
+    "--cpus", default=None, help="Pin benches to CPUs: 0-3, 2,4 or auto (one per physical core)."
+)
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=0, min_open=True),
+    default=None,
+    help="Seconds before a bench is killed (default 300).",
+)
+@click.option(
+    "--env",
+    "env_pairs",
+    multiple=True,
+    metavar="NAME=VALUE",
+    help="Extra benchmark environment variable (repeatable).",
+)
 @click.pass_context
 def run(
     ctx: click.Context,
@@ -144,7 +166,8 @@ def run(
     report = write_out_report(config, options.out_dir)
     by_status = {s: sum(1 for r in summary.records if r.status is s) for s in RunStatus}
     click.echo(
-        f"{len(summary.records)} runs of {len(benches)} benches in {time.perf_counter() - t0:.1f}s: "
+        f"{len(summary.records)} runs of {len(benches)} benches "
+        f"in {time.perf_counter() - t0:.1f}s: "
         f"{by_status[RunStatus.OK]} ok, {by_status[RunStatus.SKIPPED]} skipped, "
         f"{by_status[RunStatus.ERROR]} error"
     )
@@ -153,10 +176,18 @@ def run(
 
 @click.command()
 @out_dir_option
-@click.option("--method", type=click.Choice(METHODS), default="median", show_default=True,
-              help="How each metric's runs are reduced to one value.")
-@click.option("--drop-disturbed", is_flag=True,
-              help="Leave out runs during which other processes took too much CPU.")
+@click.option(
+    "--method",
+    type=click.Choice(METHODS),
+    default="median",
+    show_default=True,
+    help="How each metric's runs are reduced to one value.",
+)
+@click.option(
+    "--drop-disturbed",
+    is_flag=True,
+    help="Leave out runs during which other processes took too much CPU.",
+)
 @click.pass_context
 def reduce(ctx: click.Context, out_dir: str | None, method: str, drop_disturbed: bool) -> None:
     """Reduce every metric over all its runs to one value with its spread.

@@ -21,8 +21,12 @@ from benchgate.scaffold import init_project
 
 @click.command()
 @click.option("--force", is_flag=True, help="Overwrite files that already exist.")
-@click.option("--ci", type=click.Choice(["github", "gitlab"]), default=None,
-              help="Also write a CI workflow running the gate.")
+@click.option(
+    "--ci",
+    type=click.Choice(["github", "gitlab"]),
+    default=None,
+    help="Also write a CI workflow running the gate.",
+)
 @click.pass_context
 def init(ctx: click.Context, force: bool, ci: str | None) -> None:
     """Scaffold the method's files in this project.
@@ -55,10 +59,16 @@ def init(ctx: click.Context, force: bool, ci: str | None) -> None:
 
 
 @click.command()
-@click.option("--dir", "dest", type=click.Path(file_okay=False), default=None,
-              help="Where to copy the demo project (default: a fresh temp dir).")
-@click.option("--repeat", type=click.IntRange(min=1), default=5, show_default=True,
-              help="Runs per bench.")
+@click.option(
+    "--dir",
+    "dest",
+    type=click.Path(file_okay=False),
+    default=None,
+    help="Where to copy the demo project (default: a fresh temp dir).",
+)
+@click.option(
+    "--repeat", type=click.IntRange(min=1), default=5, show_default=True, help="Runs per bench."
+)
 @click.pass_context
 def demo(ctx: click.Context, dest: str | None, repeat: int) -> None:
     """Run the main job on the bundled demo suite.
