@@ -6,4 +6,7 @@ report / gate; refresh reads reduced samples and writes baselines.json.
 
 __version__ = "0.1.0"
 
-__all__ = ["__version__"]
+# The bench-writing API (stdlib only, so importing the package stays light).
+from benchgate.bench import bench  # noqa: E402
+
+__all__ = ["__version__", "bench"]

@@ -132,6 +132,9 @@ def gate(
             baseline_env = baseline_environment(config)
     comparison = compare(reduced, baselines)
     comparison.warnings = comparison_warnings(runs, reduced, comparison, baseline_env)
+    from benchgate.confidence import annotate  # intervals and "unsure": extra information
+
+    annotate(comparison, reduced, baselines, runs)
     return Gate(runs, reduced, baselines, comparison)
 
 

@@ -41,3 +41,16 @@ from benchgate.cli.project import demo, init  # noqa: E402
 
 for _cmd in (init, run, reduce, compare, demo):
     main.add_command(_cmd)
+from benchgate.cli.collect import collect  # noqa: E402
+
+main.add_command(collect)
+from benchgate.cli.ab import ab  # noqa: E402
+
+main.add_command(ab)
+from benchgate.cli.doctor import doctor  # noqa: E402
+
+main.add_command(doctor)
+from benchgate.cli.refresh import baselines, check, refresh  # noqa: E402
+
+for _cmd in (refresh, check, baselines):
+    main.add_command(_cmd)

@@ -8,7 +8,14 @@ import click
 
 from benchgate.baselines import load_baselines
 from benchgate.cli.common import get_config
-from benchgate.cli.measure import dump_json, out_dir_option, parse_allow, resolve_out_dir
+from benchgate.cli.measure import (
+    confirm_options,
+    dump_json,
+    out_dir_option,
+    parse_allow,
+    resolve_out_dir,
+    run_confirmation,
+)
 from benchgate.pipeline import gate
 from benchgate.report import comparison_json, render_text
 
@@ -33,6 +40,7 @@ from benchgate.report import comparison_json, render_text
 @click.option(
     "--allow", default=None, metavar="new,missing", help="Do not fail the gate on these statuses."
 )
+@confirm_options
 @click.pass_context
 def compare(
     ctx: click.Context,
@@ -40,6 +48,9 @@ def compare(
     baselines_path: str | None,
     fmt: str,
     allow: str | None,
+    confirm: bool = False,
+    confirm_runs: int = 10,
+    confirm_time: float | None = None,
 ) -> None:
     """Compare the measurements with baselines.json and gate on the result.
 
@@ -48,9 +59,15 @@ def compare(
     SKIPPED, ERROR. Exit 0 when nothing is FAIL, NEW, MISSING or ERROR; 1 otherwise;
     2 for bad input.
 
+    With --confirm, a WARN or FAIL whose confidence interval straddles its threshold
+    (or that rests on fewer than 3 runs) is measured again: only its bench, up to
+    --confirm-runs more runs (or --confirm-time seconds), appended to OUT_DIR, and
+    judged on all its runs, first ones included.
+
     \b
     Example:
       benchgate compare --format markdown --allow new
+      benchgate compare --confirm --confirm-runs 10
     """
     config = get_config(ctx)
     allowed = parse_allow(allow)
@@ -61,6 +78,11 @@ def compare(
             Path(baselines_path), config.degradation_pct_max, config.variance_pct_warn
         )
     result = gate(config, d, baselines)
+    if confirm:
+        from benchgate.pipeline import baseline_environment
+
+        env = baseline_environment(config) if baselines is None else None
+        result = run_confirmation(config, d, result, confirm_runs, confirm_time, env).gate
     comparison = result.comparison
     if fmt == "json":
         click.echo(dump_json(comparison_json(comparison, allowed)))

@@ -36,6 +36,54 @@ def resolve_out_dir(config: Config, out_dir: str | None) -> Path:
     return Path(out_dir).resolve() if out_dir else config.out_path
 
 
+def confirm_options(f: Callable[..., object]) -> Callable[..., object]:
+    """--confirm, --confirm-runs and --confirm-time (shared by run and compare)."""
+    f = click.option(
+        "--confirm-time",
+        type=click.FloatRange(min=0, min_open=True),
+        default=None,
+        metavar="S",
+        help="With --confirm: stop confirming after S seconds.",
+    )(f)
+    f = click.option(
+        "--confirm-runs",
+        type=click.IntRange(min=1),
+        default=10,
+        show_default=True,
+        metavar="N",
+        help="With --confirm: at most N more runs per bench.",
+    )(f)
+    return click.option(
+        "--confirm",
+        is_flag=True,
+        help="Re-run benches whose WARN/FAIL is unsure; judge on all their runs.",
+    )(f)
+
+
+def run_confirmation(
+    config: Config,
+    out_dir: Path,
+    gate_result: Any,
+    runs: int,
+    time_s: float | None,
+    baseline_env: dict[str, Any] | None = None,
+) -> Any:
+    """Confirm unsure WARN/FAIL verdicts with progress on stderr; returns the ConfirmResult."""
+    from benchgate.confirm import confirm_unsure
+
+    display = _Display(live=sys.stderr.isatty())
+    argv = ["benchgate", *sys.argv[1:]] if Path(sys.argv[0]).name != "runner.py" else sys.argv
+    try:
+        result = confirm_unsure(
+            config, out_dir, gate_result, runs, time_s, display, argv, baseline_env
+        )
+    finally:
+        display.close()
+    for line in result.lines():
+        click.echo(line, err=True)
+    return result
+
+
 def _parse_env(pairs: tuple[str, ...]) -> dict[str, str]:
     out = {}
     for pair in pairs:
@@ -115,6 +163,7 @@ class _Display:
     metavar="NAME=VALUE",
     help="Extra benchmark environment variable (repeatable).",
 )
+@confirm_options
 @click.pass_context
 def run(
     ctx: click.Context,
@@ -125,6 +174,9 @@ def run(
     cpus: str | None,
     timeout: float | None,
     env_pairs: tuple[str, ...],
+    confirm: bool = False,
+    confirm_runs: int = 10,
+    confirm_time: float | None = None,
 ) -> None:
     """Run the benches, each in a fresh subprocess, and keep every run.
 
@@ -135,6 +187,9 @@ def run(
     Example (the method's loop, or the same in one call):
       for i in 1 2 3 4 5; do benchgate run --append; done
       benchgate run --repeat 5 --cpus auto
+
+    With --confirm, the runs are then compared with baselines.json and the benches
+    whose WARN or FAIL is unsure are run again (see `benchgate compare --confirm`).
     """
     from benchgate.cpus import parse_cpus
 
@@ -172,6 +227,22 @@ def run(
         f"{by_status[RunStatus.ERROR]} error"
     )
     click.echo(f"results: {options.out_dir}/<bench>.json; report: {report}")
+    if confirm:
+        from benchgate.pipeline import baseline_environment, gate
+
+        try:
+            before = gate(config, options.out_dir)
+        except BenchgateError as exc:
+            click.echo(f"confirm: not possible: {exc}", err=True)
+            return
+        run_confirmation(
+            config,
+            options.out_dir,
+            before,
+            confirm_runs,
+            confirm_time,
+            baseline_environment(config),
+        )
 
 
 @click.command()

@@ -1,0 +1,144 @@
+"""``benchgate ab``: base revision and working tree measured interleaved, judged by pairs."""
+
+from __future__ import annotations
+
+import signal
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from types import FrameType
+
+import click
+
+from benchgate.cli.common import get_config
+from benchgate.cli.measure import _Display, _parse_env, dump_json, out_dir_option, resolve_out_dir
+
+
+@contextmanager
+def _sigterm_as_interrupt() -> Iterator[None]:
+    """SIGTERM (a cancelled CI job) unwinds like Ctrl-C, so the worktree is removed."""
+
+    def _raise(signum: int, frame: FrameType | None) -> None:
+        raise KeyboardInterrupt
+
+    try:
+        old = signal.signal(signal.SIGTERM, _raise)
+    except ValueError:  # not the main thread: leave signals alone
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, old)
+
+
+@click.command()
+@click.option(
+    "--base",
+    "base_rev",
+    required=True,
+    metavar="REV",
+    help="The revision to measure against (branch, tag or commit), e.g. origin/main.",
+)
+@click.option(
+    "--repeat",
+    type=click.IntRange(min=1),
+    default=5,
+    show_default=True,
+    help="Rounds: each bench runs this many times on each side, interleaved.",
+)
+@click.option(
+    "-k",
+    "pattern",
+    default=None,
+    help="Only benches matching these globs/substrings (comma-separated).",
+)
+@click.option(
+    "--cpus", default=None, help="Pin benches to CPUs: 0-3, 2,4 or auto (one per physical core)."
+)
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=0, min_open=True),
+    default=None,
+    help="Seconds before a bench is killed (default 300).",
+)
+@click.option(
+    "--env",
+    "env_pairs",
+    multiple=True,
+    metavar="NAME=VALUE",
+    help="Extra benchmark environment variable (repeatable).",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "markdown", "json"]),
+    default="text",
+    show_default=True,
+    help="Output form; markdown is ready to post as a PR comment.",
+)
+@out_dir_option
+@click.pass_context
+def ab(
+    ctx: click.Context,
+    base_rev: str,
+    repeat: int,
+    pattern: str | None,
+    cpus: str | None,
+    timeout: float | None,
+    env_pairs: tuple[str, ...],
+    fmt: str,
+    out_dir: str | None,
+) -> None:
+    """Measure the base revision and the working tree in the same job, judged by pairs.
+
+    REV is checked out in a temporary git worktree (removed afterwards, also on error
+    or Ctrl-C). Each bench of the working tree runs on both sides interleaved, run by
+    run, with the side that goes first alternating each round; the same interpreter
+    and environment serve both, and each side imports its own source (PYTHONPATH
+    starts with <tree>/src if present, then <tree>). A metric is judged by the median
+    of its per-pair ratios head/base with the thresholds of gates.md (from
+    baselines.json where the key exists, else config), and shown with its interval
+    and, when baselines.json exists, its verdict against it. A bench absent at REV
+    is NEW.
+
+    Runs are saved in OUT_DIR/ab/base/ and OUT_DIR/ab/head/, the result in
+    OUT_DIR/ab/ab.json. Exit 1 when a paired verdict is FAIL or ERROR, 0 otherwise,
+    2 for bad input (not a git repository, unknown revision).
+
+    \b
+    Example (in a pull-request job):
+      git fetch origin main
+      benchgate ab --base origin/main --repeat 5 --format markdown
+    """
+    from benchgate.ab import render_ab_markdown, render_ab_text, run_ab
+    from benchgate.cpus import parse_cpus
+
+    config = get_config(ctx)
+    cpu_list = parse_cpus(cpus if cpus is not None else config.cpus)
+    display = _Display(live=sys.stderr.isatty())
+    argv = ["benchgate", *sys.argv[1:]] if Path(sys.argv[0]).name != "runner.py" else sys.argv
+    try:
+        with _sigterm_as_interrupt():
+            result = run_ab(
+                config,
+                base_rev,
+                repeat=repeat,
+                pattern=pattern,
+                cpus=cpu_list,
+                out_dir=resolve_out_dir(config, out_dir),
+                timeout=timeout,
+                env=_parse_env(env_pairs),
+                progress=display,
+                argv=argv,
+            )
+    finally:
+        display.close()
+    if fmt == "json":
+        click.echo(dump_json(result.to_dict()))
+    elif fmt == "markdown":
+        click.echo(render_ab_markdown(result), nl=False)
+    else:
+        click.echo(render_ab_text(result), nl=False)
+    ctx.exit(1 if result.gating() else 0)

@@ -1,0 +1,367 @@
+"""``benchgate refresh``, ``check`` and ``baselines log|revert``: the reviewed refresh."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from benchgate.cli.common import get_config, split_list
+from benchgate.cli.measure import out_dir_option, resolve_out_dir
+from benchgate.errors import BenchgateError
+
+
+def _read_text(path: Path, missing: str) -> str:
+    """A file's text byte for byte (no newline translation), BenchgateError if unreadable."""
+    try:
+        return path.read_bytes().decode("utf-8")
+    except FileNotFoundError:
+        raise BenchgateError(missing, path) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise BenchgateError(f"cannot be read: {exc}", path) from None
+
+
+@click.command()
+@click.option(
+    "--reason",
+    type=click.Choice(["algorithmic", "feature", "deps", "hardware"], case_sensitive=False),
+    default=None,
+    help="Why the numbers legitimately moved (section 1 of the method). Required.",
+)
+@click.option("--why", default=None, metavar="TEXT", help="What changed, in a sentence. Required.")
+@click.option(
+    "--only",
+    default=None,
+    metavar="KEY,...",
+    help="Refresh only these keys; may add NEW metrics (default thresholds).",
+)
+@click.option(
+    "--method",
+    type=click.Choice(["median", "trimmed-mean"]),
+    default="median",
+    show_default=True,
+    help="How each key's runs are reduced to the new value.",
+)
+@click.option(
+    "--min-runs",
+    type=click.IntRange(min=1),
+    default=None,
+    metavar="N",
+    help="Runs each refreshed key needs (default: min_runs in config, 5).",
+)
+@click.option(
+    "--accept-regression",
+    default=None,
+    metavar="KEY,...",
+    help="Allow these keys past their degradation threshold (recorded in notes).",
+)
+@click.option(
+    "--allow-noisy",
+    default=None,
+    metavar="KEY,...",
+    help="Allow these keys although their spread is over variance_pct_warn (recorded).",
+)
+@click.option(
+    "--caveat",
+    "caveats",
+    multiple=True,
+    metavar="TEXT",
+    help="A caveat for report.md (repeatable).",
+)
+@click.option("--drop-disturbed", is_flag=True, help="Leave out runs disturbed by other processes.")
+@click.option(
+    "--dry-run", is_flag=True, help="Print the diffs of baselines.json and report.md only."
+)
+@click.option(
+    "--pr-body",
+    type=click.Path(dir_okay=False),
+    default=None,
+    metavar="FILE",
+    help="Write the PR body there (default: print it).",
+)
+@out_dir_option
+@click.pass_context
+def refresh(
+    ctx: click.Context,
+    reason: str | None,
+    why: str | None,
+    only: str | None,
+    method: str,
+    min_runs: int | None,
+    accept_regression: str | None,
+    allow_noisy: str | None,
+    caveats: tuple[str, ...],
+    drop_disturbed: bool,
+    dry_run: bool,
+    pr_body: str | None,
+    out_dir: str | None,
+) -> None:
+    """Refresh baselines.json from the runs in the out-dir, for a legitimate reason.
+
+    Updates only measured keys (only the --only ones when given; --only may add NEW
+    metrics), never a SKIPPED or ERROR one. Each refreshed key gets the reduced value and
+    notes saying how, where, when and why; unit, thresholds, every other key and the
+    file's formatting stay as they were. Refuses, writing nothing, when a key has too few
+    runs, the runs mix environments, a unit differs, a key is noisy (unless
+    --allow-noisy) or would move past its degradation threshold (unless
+    --accept-regression). Then writes the methodology into report.md and prints the PR
+    title and body. Exit 0 done, 1 refused, 2 bad input.
+
+    \b
+    Example:
+      benchgate run --repeat 5 --cpus auto
+      benchgate refresh --reason deps --why "msgspec 0.18 -> 0.19" --dry-run
+      benchgate refresh --reason feature --why "adds signature checks" --only vm.steps_per_sec
+    """
+    from benchgate.methodology import (
+        pr_body as make_pr_body,
+    )
+    from benchgate.methodology import (
+        pr_title,
+        read_baseline_environment,
+        render_report,
+    )
+    from benchgate.pipeline import load_out_dir
+    from benchgate.refresh import RefreshOptions, plan_refresh, unified_diff, write_refresh
+
+    config = get_config(ctx)
+    if not reason:
+        raise BenchgateError(
+            "no reason, no refresh: pass --reason algorithmic|feature|deps|hardware and --why TEXT",
+            key="--reason",
+        )
+    options = RefreshOptions(
+        reason=reason.lower(),
+        why=why,
+        only=split_list(only) or None,
+        method=method,
+        min_runs=min_runs if min_runs is not None else config.min_runs,
+        accept_regression=split_list(accept_regression),
+        allow_noisy=split_list(allow_noisy),
+        caveats=list(caveats),
+        drop_disturbed=drop_disturbed,
+    )
+    text = _read_text(
+        config.baselines_path, "not found (create it with `benchgate init`, or write {})"
+    )
+    runs = load_out_dir(resolve_out_dir(config, out_dir))
+    plan = plan_refresh(
+        config, runs, text, options, previous_env=read_baseline_environment(config.report_path)
+    )
+    click.echo(f"decision (section 4): {plan.decision}")
+    for w in plan.warnings:
+        click.echo(f"warning: {w}", err=True)
+    if not plan.ok:
+        for r in plan.refusals:
+            click.echo(f"refused: {r}", err=True)
+        click.echo(f"benchgate refresh: {len(plan.refusals)} refusal(s); nothing written", err=True)
+        ctx.exit(1)
+    if not plan.changes:
+        click.echo("nothing to change: every refreshed value is the same; nothing written")
+        return
+    for line in plan.left_alone:
+        click.echo(f"left as it is: {line}")
+    from benchgate.report import fmt_num, fmt_pct
+
+    for c in plan.changes:
+        s = c.metric.spread
+        click.echo(
+            f"{c.key}: {fmt_num(c.old)} -> {fmt_num(c.new)} {c.unit} "
+            f"({'new' if c.is_new else fmt_pct(c.delta_pct)}; {s.n} runs, "
+            f"IQR/median {s.iqr_rel * 100:.1f}%)"
+        )
+    try:
+        old_report = config.report_path.read_bytes().decode("utf-8")
+    except FileNotFoundError:
+        old_report = ""
+    except (OSError, UnicodeDecodeError) as exc:
+        raise BenchgateError(f"cannot be read: {exc}", config.report_path) from None
+    report_text = render_report(plan, old_report)
+    body = make_pr_body(plan, config, report_written=True)
+    title = pr_title(options.reason or "", options.why)
+    if dry_run:
+        click.echo(unified_diff(plan.old_text, plan.new_text, config.baselines), nl=False)
+        click.echo(unified_diff(old_report, report_text, config.report), nl=False)
+        click.echo(f"dry run: nothing written. PR title: {title}")
+        return
+    written = write_refresh(config, plan, report_text)
+    for p in written:
+        click.echo(f"wrote {p}")
+    if pr_body:
+        from benchgate.fsutil import atomic_write_text
+
+        atomic_write_text(Path(pr_body), f"{title}\n\n{body}")
+        click.echo(f"PR title: {title}")
+        click.echo(f"PR body: {pr_body}")
+    else:
+        click.echo("")
+        click.echo(title)
+        click.echo("")
+        click.echo(body, nl=False)
+
+
+@click.command()
+@click.option(
+    "--base", default=None, metavar="REV", help="Base revision (default: default branch)."
+)
+@click.option("--head", default="HEAD", show_default=True, metavar="REV", help="Head revision.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "markdown", "json"]),
+    default="text",
+    show_default=True,
+    help="Output form; markdown is ready to paste in a review.",
+)
+@click.option(
+    "--evidence",
+    type=click.Path(file_okay=False),
+    default=None,
+    metavar="OUT_DIR",
+    help="Also check the new values against the runs in OUT_DIR.",
+)
+@click.option(
+    "--rapid-days",
+    type=click.IntRange(min=0),
+    default=None,
+    metavar="N",
+    help="Rapid-edit window in days (default: rapid_edit_days in config, 7).",
+)
+@click.pass_context
+def check(
+    ctx: click.Context,
+    base: str | None,
+    head: str,
+    fmt: str,
+    evidence: str | None,
+    rapid_days: int | None,
+) -> None:
+    """The reviewer checklist of a baselines refresh PR, from git.
+
+    Reads baselines.json and report.md at the merge-base of BASE and HEAD and at HEAD,
+    and checks: scope (only baselines.json, report.md, README/docs changed), units and
+    thresholds kept, no key removed, new notes for every changed value, report.md
+    updated, no blanket shift, no unaccepted FAIL-level regression, no rapid edit, and
+    with --evidence the new values against the runs. Commit first: HEAD is compared,
+    not the working tree. Exit 0 clean, 1 any violation, 2 bad input.
+
+    \b
+    Example:
+      benchgate check --base origin/main --format markdown
+      benchgate check --base main --evidence tests/reports/bench
+    """
+    from benchgate.policy import (
+        render_check_json,
+        render_check_markdown,
+        render_check_text,
+        run_check,
+    )
+
+    config = get_config(ctx)
+    ev = Path(evidence).resolve() if evidence else None
+    report = run_check(config, base, head, ev, rapid_days)
+    if fmt == "json":
+        click.echo(render_check_json(report))
+    elif fmt == "markdown":
+        click.echo(render_check_markdown(report), nl=False)
+    else:
+        click.echo(render_check_text(report), nl=False)
+    ctx.exit(0 if report.ok else 1)
+
+
+@click.group()
+def baselines() -> None:
+    """History and rollback of baselines.json (section 7 of the method).
+
+    \b
+    Example:
+      benchgate baselines log
+      benchgate baselines log vm_counter_runtime.steps_per_sec
+      benchgate baselines revert HEAD~1
+    """
+
+
+@baselines.command("log")
+@click.argument("key", required=False)
+@click.option(
+    "-n", "--max-count", type=click.IntRange(min=1), default=None, help="At most N commits."
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="Output form.",
+)
+@click.pass_context
+def log(ctx: click.Context, key: str | None, max_count: int | None, fmt: str) -> None:
+    """The history of baselines.json from git: per commit, each key old -> new and why.
+
+    With KEY, only the commits that changed that key.
+
+    \b
+    Example:
+      benchgate baselines log
+      benchgate baselines log da_rs_encode.encode_MBps -n 5
+    """
+    from benchgate.history import baselines_log
+
+    config = get_config(ctx)
+    entries = baselines_log(config, key, max_count)
+    if fmt == "json":
+        import json
+
+        click.echo(json.dumps([e.to_dict() for e in entries], indent=2, ensure_ascii=False))
+        return
+    if not entries:
+        click.echo("no commit changed " + (f"{key} in " if key else "") + config.baselines)
+        return
+    from benchgate.policy import delta_text, fmt_value
+
+    for e in entries:
+        c = e.commit
+        click.echo(f"{c.short} {c.date[:10]} {c.subject}")
+        if e.problem:
+            click.echo(f"    ({e.problem})")
+        for d in e.deltas:
+            line = f"    {d.key}: "
+            if d.kind == "added":
+                line += f"added {fmt_value(d.new_value)} {d.unit}"
+            elif d.kind == "removed":
+                line += f"removed (was {fmt_value(d.old_value)} {d.unit})"
+            elif d.kind == "changed":
+                old, new = fmt_value(d.old_value), fmt_value(d.new_value)
+                line += f"{old} -> {new} {d.unit} ({delta_text(d)})"
+            else:
+                fields = d.field_changes() or (["notes"] if d.notes_changed else ["other fields"])
+                line += "edited " + ", ".join(fields)
+            if d.kind != "removed" and d.reason:
+                line += f"  reason: {d.reason}"
+            click.echo(line)
+
+
+@baselines.command("revert")
+@click.argument("rev")
+@click.pass_context
+def revert(ctx: click.Context, rev: str) -> None:
+    """Restore baselines.json as it was at REV (atomically) and print the diff.
+
+    Nothing else is touched: commit the result in its own change, with the reason.
+
+    \b
+    Example:
+      benchgate baselines revert HEAD~1
+    """
+    from benchgate.history import revert_baselines
+
+    config = get_config(ctx)
+    result = revert_baselines(config, rev)
+    if not result.written:
+        click.echo(f"{config.baselines} is already as at {result.commit.short}: nothing written")
+        return
+    click.echo(result.diff, nl=False)
+    click.echo(
+        f"restored {result.path} as at {result.commit.short} ({result.commit.subject}); "
+        "nothing else touched"
+    )

@@ -1,0 +1,242 @@
+"""``--confirm``: measure again the benches whose WARN or FAIL is unsure, judge on all runs.
+
+A metric that lands on WARN or FAIL with an interval that straddles its threshold (or
+with too few runs to have an interval at all) is not settled. Its bench alone is run
+again, round-robin with the other benches being confirmed (so drift hits them alike),
+and every new run is appended to the out-dir: nothing is thrown away, no best-of-N. After
+each round every metric is reduced again over ALL its runs, first ones included, and
+judged again; a bench stops when none of its WARN/FAIL verdicts is unsure any more, when
+it has had ``budget_runs`` more runs, or when the time limit is spent.
+
+Each confirmation run records the keys it was made for in ``command["confirm_for"]``, so
+a later ``benchgate compare`` still shows "confirmed with N more runs".
+"""
+
+from __future__ import annotations
+
+import copy
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from benchgate.compare import compare
+from benchgate.confidence import CONFIRM_KEY, MIN_CI_RUNS, annotate
+from benchgate.config import Config
+from benchgate.discovery import Bench, discover
+from benchgate.model import RunRecord, Status, Verdict
+from benchgate.pipeline import Gate, comparison_warnings, write_out_report
+from benchgate.reduce import load_reduced, reduce_runs, write_reduced
+from benchgate.results import write_bench_runs
+from benchgate.runner import Progress, RunOptions, execute
+
+DEFAULT_CONFIRM_RUNS = 10
+
+# Verdicts worth confirming: the ones that cost the PR something.
+CONFIRMABLE = {Status.WARN, Status.FAIL}
+
+SETTLED = "settled"
+BUDGET = "budget spent"
+TIME = "time limit"
+NOT_FOUND = "bench not found"
+
+
+def needs_confirmation(v: Verdict) -> bool:
+    """A WARN or FAIL whose interval straddles a threshold, or too few runs for one."""
+    if v.status not in CONFIRMABLE:
+        return False
+    if v.unsure:
+        return True
+    return v.interval is None and 0 < v.n < MIN_CI_RUNS
+
+
+@dataclass
+class ConfirmResult:
+    """What ``confirm_unsure`` did, and the gate judged again on all runs."""
+
+    gate: Gate
+    targets: dict[str, list[str]]  # bench -> the keys it was re-run for
+    before: dict[str, Verdict]  # key -> the verdict before confirmation
+    extra_runs: dict[str, int] = field(default_factory=dict)  # bench -> runs made
+    stopped: dict[str, str] = field(default_factory=dict)  # bench -> why it stopped
+    records: list[RunRecord] = field(default_factory=list)
+    elapsed_s: float = 0.0
+
+    def verdict(self, key: str) -> Verdict | None:
+        """The verdict of ``key`` after confirmation."""
+        return next((v for v in self.gate.comparison.verdicts if v.key == key), None)
+
+    def lines(self) -> list[str]:
+        """One human line per confirmed metric: before -> after, on how many runs."""
+        if not self.targets:
+            return ["confirm: no WARN or FAIL verdict is unsure: nothing to confirm"]
+        out = []
+        for bench, keys in self.targets.items():
+            why = self.stopped.get(bench, "")
+            for key in keys:
+                old = self.before[key]
+                new = self.verdict(key)
+                label = f"{old.status.label}{' (unsure)' if old.unsure else ''}"
+                if new is None:
+                    out.append(f"confirm: {key}: {label} -> gone ({why})")
+                    continue
+                now = f"{new.status.label}{' (unsure)' if new.unsure else ''}"
+                out.append(
+                    f"confirm: {key}: {label} -> {now} on all {new.n} runs "
+                    f"({self.extra_runs.get(bench, 0)} more; {why})"
+                )
+        return out
+
+
+def _latest(runs: list[RunRecord]) -> RunRecord | None:
+    return max(runs, key=lambda r: r.started) if runs else None
+
+
+def _options_for(
+    config: Config, out_dir: Path, runs: list[RunRecord], budget: int, argv: list[str]
+) -> RunOptions:
+    """Measure as the bench's latest run did: same CPUs, env vars and timeout."""
+    last = _latest(runs)
+    cmd = last.command if last is not None else {}
+    cpus = cmd.get("cpus")
+    env = cmd.get("env")
+    timeout = cmd.get("timeout")
+    return RunOptions(
+        out_dir=out_dir,
+        append=True,
+        repeat=budget,
+        cpus=[int(c) for c in cpus] if isinstance(cpus, list) else None,
+        timeout=float(timeout) if isinstance(timeout, (int, float)) else config.timeout,
+        env={str(k): str(v) for k, v in env.items()} if isinstance(env, dict) else dict(config.env),
+        argv=argv,
+        disturbed_share=config.disturbed_share,
+    )
+
+
+def _env_record(config: Config, options: RunOptions) -> dict[str, Any]:
+    import os
+
+    from benchgate.environment import capture_environment
+
+    used = options.cpus
+    if used is None and hasattr(os, "sched_getaffinity"):
+        used = sorted(os.sched_getaffinity(0))
+    return capture_environment(config.root, used, options.env)
+
+
+def confirm_unsure(
+    config: Config,
+    out_dir: Path,
+    gate_result: Gate,
+    budget_runs: int = DEFAULT_CONFIRM_RUNS,
+    time_limit_s: float | None = None,
+    progress: Callable[[Progress], None] | None = None,
+    argv: list[str] | None = None,
+    baseline_env: dict[str, Any] | None = None,
+    benches: list[Bench] | None = None,
+) -> ConfirmResult:
+    """Re-run the benches of unsure WARN/FAIL verdicts and judge again on all their runs.
+
+    ``budget_runs`` more runs per bench at most; ``time_limit_s`` bounds the whole
+    confirmation (checked before each run). New runs are appended to ``out_dir`` as they
+    finish. ``baseline_env`` is passed on to the environment warnings as in
+    :func:`benchgate.pipeline.gate`; ``benches`` defaults to the project's discovered ones.
+    Returns the new gate (verdicts with ``confirmed_runs`` set) and what was done.
+    """
+    if budget_runs < 1:
+        raise ValueError("budget_runs must be at least 1")
+    t0 = time.perf_counter()
+    comparison = gate_result.comparison
+    targets: dict[str, list[str]] = {}
+    before: dict[str, Verdict] = {}
+    for v in comparison.verdicts:
+        if needs_confirmation(v):
+            targets.setdefault(v.bench, []).append(v.key)
+            before[v.key] = copy.deepcopy(v)
+    result = ConfirmResult(gate=gate_result, targets=targets, before=before)
+    if not targets:
+        return result
+
+    known = {b.name: b for b in (benches if benches is not None else discover(config))}
+    runs = {name: list(rs) for name, rs in gate_result.runs.items()}
+    argv = argv or ["benchgate", "compare", "--confirm"]
+    options: dict[str, RunOptions] = {}
+    envs: dict[str, dict[str, Any]] = {}
+    active: list[str] = []
+    for name in targets:
+        if name not in known:
+            result.stopped[name] = NOT_FOUND
+            continue
+        opts = _options_for(config, out_dir, runs.get(name, []), budget_runs, argv)
+        options[name] = opts
+        fp = repr((opts.cpus, sorted(opts.env.items())))
+        if fp not in envs:
+            envs[fp] = _env_record(config, opts)
+        active.append(name)
+        result.extra_runs[name] = 0
+    fingerprints = {name: repr((o.cpus, sorted(o.env.items()))) for name, o in options.items()}
+    invocation = (
+        "confirm-"
+        + datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S")
+        + "-"
+        + uuid.uuid4().hex[:6]
+    )
+    method = gate_result.reduced.method
+    drop_disturbed = gate_result.reduced.dropped_disturbed > 0
+    reduced = gate_result.reduced
+    rnd = 0
+    out_of_time = False
+    while active and not out_of_time:
+        rnd += 1
+        for i, name in enumerate(list(active), 1):
+            if time_limit_s is not None and time.perf_counter() - t0 >= time_limit_s:
+                out_of_time = True
+                break
+            bench = known[name]
+            if progress:
+                progress(Progress(name, i, len(active), rnd, budget_runs, time.perf_counter() - t0))
+            record = execute(
+                bench, config.root, options[name], invocation, envs[fingerprints[name]]
+            )
+            record.command[CONFIRM_KEY] = list(targets[name])
+            runs.setdefault(name, []).append(record)
+            write_bench_runs(out_dir, name, runs[name])
+            result.records.append(record)
+            result.extra_runs[name] += 1
+            if progress:
+                progress(
+                    Progress(
+                        name, i, len(active), rnd, budget_runs, time.perf_counter() - t0, record
+                    )
+                )
+        # Judge again on all runs of every bench, first ones included.
+        reduced = reduce_runs(runs, method, drop_disturbed)
+        judged = compare(reduced, gate_result.baselines)
+        annotate(judged, reduced, gate_result.baselines)
+        by_key = {v.key: v for v in judged.verdicts}
+        for name in list(active):
+            unsettled = [k for k in targets[name] if k in by_key and needs_confirmation(by_key[k])]
+            if not unsettled:
+                result.stopped[name] = SETTLED
+                active.remove(name)
+            elif result.extra_runs[name] >= budget_runs:
+                result.stopped[name] = BUDGET
+                active.remove(name)
+    for name in active:
+        result.stopped[name] = TIME
+
+    if result.records:
+        stored = load_reduced(out_dir)
+        if stored is not None and stored.run_ids == gate_result.reduced.run_ids:
+            # reduced.json covered the runs before: keep it covering them, same method.
+            write_reduced(out_dir, reduced)
+        final = compare(reduced, gate_result.baselines)
+        final.warnings = comparison_warnings(runs, reduced, final, baseline_env)
+        annotate(final, reduced, gate_result.baselines, runs)
+        result.gate = Gate(runs, reduced, gate_result.baselines, final)
+        write_out_report(config, out_dir, reduced)
+    result.elapsed_s = time.perf_counter() - t0
+    return result

@@ -1,0 +1,145 @@
+"""``--confirm``: unsure WARN/FAIL benches are re-run and judged on ALL their runs."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+from click.testing import Result
+
+from benchgate.config import load_config
+from benchgate.confirm import BUDGET, SETTLED, TIME, confirm_unsure, needs_confirmation
+from benchgate.model import Status
+from benchgate.pipeline import gate
+from benchgate.results import load_runs
+from conftest import const_bench, write_baselines
+
+
+def counter_bench(values: list[float], cycle: bool = False) -> str:
+    """A bench reporting values[i] on its i-th run (a counter file in the project root)."""
+    pick = "VALUES[i % len(VALUES)]" if cycle else "VALUES[min(i, len(VALUES) - 1)]"
+    return (
+        "import json, pathlib\n"
+        f"VALUES = {values!r}\n"
+        "p = pathlib.Path('counter.txt')\n"
+        "i = int(p.read_text()) if p.exists() else 0\n"
+        "p.write_text(str(i + 1))\n"
+        f"v = {pick}\n"
+        "print(json.dumps({'metrics': {'steps_per_sec': {'value': v, 'unit': 'steps/sec'}}}))\n"
+    )
+
+
+BASELINES = {
+    "vm.steps_per_sec": {"value": 1000, "unit": "steps/sec"},
+    "other.ops_per_sec": {"value": 50, "unit": "ops/sec"},
+}
+
+
+def _verdict(doc: dict[str, object], key: str) -> dict[str, object]:
+    metrics = doc["metrics"]
+    assert isinstance(metrics, list)
+    return next(m for m in metrics if m["key"] == key)
+
+
+def test_outlier_first_run_is_confirmed_on_all_runs(
+    project: Path, write_bench: Callable[[str, str], Path], cli: Callable[..., Result]
+) -> None:
+    # The first run is an outlier (half speed), the second a bit slow, then steady.
+    write_bench("vm", counter_bench([500.0, 800.0, 1000.0]))
+    write_bench("other", const_bench({"ops_per_sec": (50.0, "ops/sec")}))
+    write_baselines(project, BASELINES)
+    assert cli("run", "--repeat", "3").exit_code == 0
+    out = project / "tests" / "reports" / "bench"
+
+    plain = cli("compare", "--format", "json")
+    assert plain.exit_code == 1  # median 800 of [500, 800, 1000]: FAIL
+    v = _verdict(json.loads(plain.output), "vm.steps_per_sec")
+    assert v["status"] == "fail" and v["unsure"] is True and v["n"] == 3
+
+    r = cli("compare", "--confirm", "--confirm-runs", "5", "--format", "json")
+    assert r.exit_code == 0, r.output
+    doc = json.loads(r.output[r.output.index("{") :])
+    v = _verdict(doc, "vm.steps_per_sec")
+    # Judged on all 5 runs, the outlier included: median of [500, 800, 1000, 1000, 1000].
+    assert v["status"] == "pass" and v["n"] == 5 and v["current"] == 1000
+    assert v["confirmed_runs"] == 2
+    assert _verdict(doc, "other.ops_per_sec")["confirmed_runs"] == 0
+    # Still an unsure PASS (the interval reaches 0.8), but no longer a WARN or FAIL: done.
+    assert (
+        "confirm: vm.steps_per_sec: FAIL (unsure) -> PASS (unsure) on all 5 runs (2 more; settled)"
+        in r.output
+    )
+
+    runs = load_runs(out)
+    values = [r.metrics["steps_per_sec"].value for r in runs["vm"]]
+    assert values == [500.0, 800.0, 1000.0, 1000.0, 1000.0]  # nothing thrown away
+    assert len(runs["other"]) == 3  # only the unsure bench ran again
+    assert [bool(r.command.get("confirm_for")) for r in runs["vm"]] == [False] * 3 + [True] * 2
+
+    # A later plain compare still says the verdict was confirmed, and with how many runs.
+    later = cli("compare")
+    assert "confirmed with 2 more runs" in later.output
+
+
+def test_sure_verdicts_are_not_rerun(
+    project: Path, write_bench: Callable[[str, str], Path], cli: Callable[..., Result]
+) -> None:
+    write_bench("vm", const_bench({"steps_per_sec": (500.0, "steps/sec")}))
+    write_bench("other", const_bench({"ops_per_sec": (50.0, "ops/sec")}))
+    write_baselines(project, BASELINES)
+    assert cli("run", "--repeat", "3").exit_code == 0
+    r = cli("compare", "--confirm")
+    assert r.exit_code == 1  # a sure FAIL stays FAIL
+    assert "nothing to confirm" in r.output
+    assert len(load_runs(project / "tests" / "reports" / "bench")["vm"]) == 3
+
+
+def test_budget_and_time_limit(
+    project: Path, write_bench: Callable[[str, str], Path], cli: Callable[..., Result]
+) -> None:
+    # Forever undecided: runs cycle through 600, 1000, 800 (median 800, interval 0.6..1.0).
+    write_bench("vm", counter_bench([600.0, 1000.0, 800.0], cycle=True))
+    write_bench("other", const_bench({"ops_per_sec": (50.0, "ops/sec")}))
+    write_baselines(project, BASELINES)
+    assert cli("run", "--repeat", "3").exit_code == 0
+    config = load_config(project)
+    out = config.out_path
+    before = gate(config, out)
+    vm = next(v for v in before.comparison.verdicts if v.key == "vm.steps_per_sec")
+    assert vm.status is Status.FAIL and needs_confirmation(vm)
+
+    result = confirm_unsure(config, out, before, budget_runs=2)
+    assert result.extra_runs == {"vm": 2} and result.stopped == {"vm": BUDGET}
+    after = result.verdict("vm.steps_per_sec")
+    assert after is not None and after.n == 5 and after.confirmed_runs == 2 and after.unsure
+
+    again = gate(config, out)
+    timed = confirm_unsure(config, out, again, budget_runs=5, time_limit_s=1e-9)
+    assert timed.extra_runs == {"vm": 0} and timed.stopped == {"vm": TIME}
+    assert len(load_runs(out)["vm"]) == 5
+
+
+def test_too_few_runs_count_as_unsure_and_run_confirm(
+    project: Path, write_bench: Callable[[str, str], Path], cli: Callable[..., Result]
+) -> None:
+    # One run is no evidence: a FAIL on a single run gets confirmed (no interval yet).
+    write_bench("vm", counter_bench([500.0, 1000.0]))
+    write_baselines(project, {"vm.steps_per_sec": BASELINES["vm.steps_per_sec"]})
+    r = cli("run", "--confirm", "--confirm-runs", "4")
+    assert r.exit_code == 0, r.output
+    assert (
+        f"confirm: vm.steps_per_sec: FAIL -> PASS (unsure) on all 3 runs (2 more; {SETTLED})"
+        in r.output
+    )
+    runs = load_runs(project / "tests" / "reports" / "bench")["vm"]
+    assert [x.metrics["steps_per_sec"].value for x in runs] == [500.0, 1000.0, 1000.0]
+
+
+def test_run_confirm_without_baselines_says_so(
+    project: Path, write_bench: Callable[[str, str], Path], cli: Callable[..., Result]
+) -> None:
+    write_bench("vm", const_bench({"steps_per_sec": (500.0, "steps/sec")}))
+    r = cli("run", "--confirm")
+    assert r.exit_code == 0
+    assert "confirm: not possible" in r.output
