@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import click
@@ -40,6 +41,25 @@ from benchgate.report import comparison_json, render_text
 @click.option(
     "--allow", default=None, metavar="new,missing", help="Do not fail the gate on these statuses."
 )
+@click.option(
+    "--baselines-rev",
+    default=None,
+    metavar="REV",
+    help="Read baselines.json as it is at this git revision (in a PR: its base).",
+)
+@click.option(
+    "--github/--no-github",
+    "github",
+    default=None,
+    help="GitHub annotations (default: on when GITHUB_ACTIONS=true).",
+)
+@click.option(
+    "--junit",
+    "junit",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Also write JUnit XML to this file.",
+)
 @confirm_options
 @click.pass_context
 def compare(
@@ -48,6 +68,9 @@ def compare(
     baselines_path: str | None,
     fmt: str,
     allow: str | None,
+    baselines_rev: str | None = None,
+    github: bool | None = None,
+    junit: str | None = None,
     confirm: bool = False,
     confirm_runs: int = 10,
     confirm_time: float | None = None,
@@ -77,6 +100,26 @@ def compare(
         baselines = load_baselines(
             Path(baselines_path), config.degradation_pct_max, config.variance_pct_warn
         )
+    proposed: dict[str, float] = {}
+    if baselines_rev:
+        from benchgate.baselines import parse_baselines_text
+        from benchgate.gitutil import relpath, show_file, toplevel
+
+        top = toplevel(config.root)
+        rel = relpath(top, config.baselines_path)
+        text = show_file(top, baselines_rev, rel)
+        base_text = text if text is not None else "{}"
+        baselines = parse_baselines_text(
+            base_text,
+            f"{baselines_rev}:{rel}",
+            config.degradation_pct_max,
+            config.variance_pct_warn,
+        )
+        if config.baselines_path.exists():
+            head = load_baselines(
+                config.baselines_path, config.degradation_pct_max, config.variance_pct_warn
+            )
+            proposed = {k: b.value for k, b in head.items() if k not in baselines}
     result = gate(config, d, baselines)
     if confirm:
         from benchgate.pipeline import baseline_environment
@@ -84,12 +127,27 @@ def compare(
         env = baseline_environment(config) if baselines is None else None
         result = run_confirmation(config, d, result, confirm_runs, confirm_time, env).gate
     comparison = result.comparison
+    for v in comparison.verdicts:
+        if v.key in proposed:
+            v.proposed = proposed[v.key]
+    if github is None:
+        github = os.environ.get("GITHUB_ACTIONS") == "true"
+    if github:
+        from benchgate.ci import github_annotations
+
+        for line in github_annotations(comparison, allowed):
+            click.echo(line)
+    if junit:
+        from benchgate.ci import junit_xml
+        from benchgate.fsutil import atomic_write_text
+
+        atomic_write_text(Path(junit), junit_xml(comparison, allowed))
     if fmt == "json":
         click.echo(dump_json(comparison_json(comparison, allowed)))
     elif fmt == "markdown":
         from benchgate.ci import format_markdown
 
-        click.echo(format_markdown(comparison))
+        click.echo(format_markdown(comparison, allowed))
     else:
         click.echo(render_text(comparison, allowed), nl=False)
     ctx.exit(1 if comparison.gating(allowed) else 0)
