@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from benchgate.baselines import load_baselines
-from benchgate.cli.common import get_config
+from benchgate.cli.common import format_option, get_config
 from benchgate.cli.measure import (
     confirm_options,
     dump_json,
@@ -30,14 +30,7 @@ from benchgate.report import comparison_json, render_text
     default=None,
     help="baselines.json to compare with (default: from config).",
 )
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["text", "markdown", "json"]),
-    default="text",
-    show_default=True,
-    help="Output form; markdown is ready to post as a PR comment.",
-)
+@format_option(help="Output form; markdown is ready to post as a PR comment.")
 @click.option(
     "--allow", default=None, metavar="new,missing", help="Do not fail the gate on these statuses."
 )

@@ -6,16 +6,21 @@ from pathlib import Path
 
 import click
 
-from benchgate.cli.common import get_config, split_list
+from benchgate.cli.common import format_option, get_config, split_list
 from benchgate.cli.measure import out_dir_option, resolve_out_dir
 from benchgate.errors import BenchgateError
 
 
-def _read_text(path: Path, missing: str) -> str:
-    """A file's text byte for byte (no newline translation), BenchgateError if unreadable."""
+def _read_text(path: Path, missing: str | None) -> str:
+    """A file's text byte for byte (no newline translation), BenchgateError if unreadable.
+
+    A missing file is BenchgateError(``missing``), or ``""`` when ``missing`` is None.
+    """
     try:
         return path.read_bytes().decode("utf-8")
     except FileNotFoundError:
+        if missing is None:
+            return ""
         raise BenchgateError(missing, path) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise BenchgateError(f"cannot be read: {exc}", path) from None
@@ -170,12 +175,7 @@ def refresh(
             f"({'new' if c.is_new else fmt_pct(c.delta_pct)}; {s.n} runs, "
             f"IQR/median {s.iqr_rel * 100:.1f}%)"
         )
-    try:
-        old_report = config.report_path.read_bytes().decode("utf-8")
-    except FileNotFoundError:
-        old_report = ""
-    except (OSError, UnicodeDecodeError) as exc:
-        raise BenchgateError(f"cannot be read: {exc}", config.report_path) from None
+    old_report = _read_text(config.report_path, None)
     report_text = render_report(plan, old_report)
     body = make_pr_body(plan, config, report_written=True)
     title = pr_title(options.reason or "", options.why)
@@ -205,14 +205,7 @@ def refresh(
     "--base", default=None, metavar="REV", help="Base revision (default: default branch)."
 )
 @click.option("--head", default="HEAD", show_default=True, metavar="REV", help="Head revision.")
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["text", "markdown", "json"]),
-    default="text",
-    show_default=True,
-    help="Output form; markdown is ready to paste in a review.",
-)
+@format_option(help="Output form; markdown is ready to paste in a review.")
 @click.option(
     "--evidence",
     type=click.Path(file_okay=False),
@@ -286,14 +279,7 @@ def baselines() -> None:
 @click.option(
     "-n", "--max-count", type=click.IntRange(min=1), default=None, help="At most N commits."
 )
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["text", "json"]),
-    default="text",
-    show_default=True,
-    help="Output form.",
-)
+@format_option(("text", "json"))
 @click.pass_context
 def log(ctx: click.Context, key: str | None, max_count: int | None, fmt: str) -> None:
     """The history of baselines.json from git: per commit, each key old -> new and why.
