@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
 import textwrap
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
 
 from benchgate.cli import main
+from benchgate.environment import fingerprint
+from benchgate.model import Measurement, RunRecord, RunStatus
 
 
 @pytest.fixture
@@ -54,3 +59,72 @@ def const_bench(metrics: dict[str, tuple[float, str]]) -> str:
     """A bench printing fixed canonical metrics (deterministic, instant)."""
     payload = {"metrics": {k: {"value": v, "unit": u} for k, (v, u) in metrics.items()}}
     return f"import json\nprint('warming up')\nprint(json.dumps({payload!r}))\n"
+
+
+def git(top: Path, *args: str, date: str | None = None) -> str:
+    """Run git in ``top`` with no user or system config; ``date`` sets author and committer date."""
+    env = {**os.environ, "GIT_CONFIG_GLOBAL": os.devnull, "GIT_CONFIG_NOSYSTEM": "1"}
+    if date:
+        env.update(GIT_AUTHOR_DATE=date, GIT_COMMITTER_DATE=date)
+    r = subprocess.run(["git", *args], cwd=top, env=env, capture_output=True, text=True, check=True)
+    return r.stdout.strip()
+
+
+def make_env(**over: Any) -> dict[str, Any]:
+    """A recorded benchmark environment (fingerprinted after ``over`` is applied)."""
+    env: dict[str, Any] = {
+        "python": "3.12.3",
+        "python_implementation": "CPython",
+        "cpu_model": "AMD EPYC 7B13",
+        "cpus": [2, 3],
+        "logical_cores": 8,
+        "physical_cores": 4,
+        "os": "Linux-6.1-x86_64",
+        "hostname": "bench1",
+        "distributions": {"msgspec": "0.18.6", "numpy": "1.26.4"},
+        "env_vars": {"PYTHONHASHSEED": "0"},
+        "git": {"commit": "abc123def456", "dirty": False},
+    }
+    env.update(over)
+    env["fingerprint"] = fingerprint(env)
+    return env
+
+
+def make_runs(
+    bench: str,
+    metrics: dict[str, list[float]],
+    unit: str = "ops/sec",
+    hib: bool = True,
+    env: dict[str, Any] | None = None,
+    day: str = "2026-11-26",
+    invocation: str = "inv1",
+    prefix: str = "",
+    pinned: bool = True,
+) -> list[RunRecord]:
+    """OK runs of one bench, run i carrying ``metrics[k][i]``, as `benchgate run` records them.
+
+    ``env=None`` is make_env(); ``pinned=False`` records a run without --cpus.
+    """
+    env = env if env is not None else make_env()
+    n = len(next(iter(metrics.values())))
+    argv = ["benchgate", "run", "--repeat", str(n)] + (["--cpus", "2-3"] if pinned else [])
+    return [
+        RunRecord(
+            run_id=f"{prefix}{bench}-{i}",
+            bench=bench,
+            invocation=invocation,
+            started=f"{day}T10:{i:02d}:00+00:00",
+            duration_s=1.0,
+            status=RunStatus.OK,
+            metrics={k: Measurement(v[i], unit, hib) for k, v in metrics.items()},
+            env=env,
+            command={
+                "argv": argv,
+                "bench_argv": ["python", f"tests/bench/{bench}.py"],
+                "cpus": [2, 3] if pinned else None,
+                "env": {"PYTHONHASHSEED": "0", "NUMBA_DISABLE_JIT": "1"},
+                "timeout": 300.0,
+            },
+        )
+        for i in range(n)
+    ]

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -13,9 +11,7 @@ from click.testing import CliRunner, Result
 
 from benchgate.cli import main
 from benchgate.config import load_config
-from benchgate.environment import fingerprint
 from benchgate.methodology import render_report
-from benchgate.model import Measurement, RunRecord, RunStatus
 from benchgate.policy import (
     CheckInputs,
     blanket_shift,
@@ -26,6 +22,7 @@ from benchgate.policy import (
 )
 from benchgate.refresh import RefreshOptions, plan_refresh, write_refresh
 from benchgate.results import write_bench_runs
+from conftest import git, make_runs
 
 T0 = "2026-01-01T12:00:00+00:00"  # the base branch's initial commit
 T_PR = "2026-02-01T12:00:00+00:00"  # the PR's commits (a month later: no rapid edit)
@@ -44,14 +41,6 @@ BASE = {k: entry(1000.0 * (i + 1)) for i, k in enumerate(KEYS)}
 
 def dump(data: dict[str, Any]) -> str:
     return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
-
-
-def git(top: Path, *args: str, date: str | None = None) -> str:
-    env = {**os.environ, "GIT_CONFIG_GLOBAL": os.devnull, "GIT_CONFIG_NOSYSTEM": "1"}
-    if date:
-        env.update(GIT_AUTHOR_DATE=date, GIT_COMMITTER_DATE=date)
-    r = subprocess.run(["git", *args], cwd=top, env=env, capture_output=True, text=True, check=True)
-    return r.stdout.strip()
 
 
 class Repo:
@@ -118,6 +107,11 @@ def failing(report: Any) -> list[str]:
     return [i.rule for i in report.violations]
 
 
+def details(report: Any, rule: str) -> list[str]:
+    """The detail lines of one rule's item."""
+    return list(next(i for i in report.items if i.rule == rule).details)
+
+
 # --- a legitimate refresh -----------------------------------------------------------------
 
 
@@ -142,22 +136,7 @@ def test_legitimate_single_key_refresh_is_clean(repo: Repo) -> None:
 
 def test_refresh_made_by_benchgate_passes_check(repo: Repo) -> None:
     """End to end: `benchgate refresh` output, committed, is exactly what `check` accepts."""
-    env = {"python": "3.12.3", "cpu_model": "X", "cpus": [0, 1], "distributions": {}}
-    env["fingerprint"] = fingerprint(env)
-    runs = [
-        RunRecord(
-            run_id=f"r{i}",
-            bench="c",
-            invocation="i",
-            started=f"2026-02-01T10:0{i}:00+00:00",
-            duration_s=1,
-            status=RunStatus.OK,
-            metrics={"ops": Measurement(v, "ops/sec", True)},
-            env=env,
-            command={"argv": ["benchgate", "run", "--repeat", "5"], "cpus": [0, 1], "env": {}},
-        )
-        for i, v in enumerate([3090.0, 3100.0, 3095.0, 3098.0, 3093.0])
-    ]
+    runs = make_runs("c", {"ops": [3090.0, 3100.0, 3095.0, 3098.0, 3093.0]}, day="2026-02-01")
     config = load_config(repo.proj)
     out = repo.top.parent / "out"
     write_bench_runs(out, "c", runs)
@@ -188,8 +167,7 @@ def test_scope_other_files_changed(repo: Repo) -> None:
     repo.commit("refresh and code")
     report = repo.check()
     assert failing(report) == ["scope"]
-    item = next(i for i in report.items if i.rule == "scope")
-    assert item.details == ["also changes `proj/src/app.py`"]
+    assert details(report, "scope") == ["also changes `proj/src/app.py`"]
 
 
 def test_scope_rule_paths() -> None:
@@ -232,8 +210,7 @@ def test_unit_direction_or_threshold_changed(
     repo.commit("loosen")
     report = repo.check()
     assert "units-thresholds" in failing(report)
-    item = next(i for i in report.items if i.rule == "units-thresholds")
-    assert item.details == [f"`b.ops`: {detail}"]
+    assert details(report, "units-thresholds") == [f"`b.ops`: {detail}"]
 
 
 def test_explicit_default_threshold_is_not_a_change(repo: Repo) -> None:
@@ -252,7 +229,7 @@ def test_key_removed(repo: Repo) -> None:
     repo.commit("drop e")
     report = repo.check()
     assert "removed" in failing(report)
-    assert next(i for i in report.items if i.rule == "removed").details == ["`e.ops` removed"]
+    assert details(report, "removed") == ["`e.ops` removed"]
 
 
 def test_value_changed_notes_did_not(repo: Repo) -> None:
@@ -281,7 +258,7 @@ def test_blanket_shift(repo: Repo) -> None:
     repo.commit("bump everything")
     report = repo.check()
     assert failing(report) == ["blanket"]
-    detail = next(i for i in report.items if i.rule == "blanket").details[0]
+    detail = details(report, "blanket")[0]
     assert detail.startswith("4 of 5 keys moved the worse way by 8.5% ± 3 points")
 
 
@@ -310,7 +287,7 @@ def test_regression_without_note(repo: Repo) -> None:
     repo.commit("accept slower b")
     report = repo.check()
     assert failing(report) == ["regression"]
-    detail = next(i for i in report.items if i.rule == "regression").details[0]
+    detail = details(report, "regression")[0]
     assert detail.startswith("`b.ops`: -20.0% the worse way (from 2000 to 1600)")
 
 
@@ -339,12 +316,11 @@ def test_lower_is_better_direction_from_unit(repo: Repo) -> None:
     assert failing(report) == ["regression"]
 
 
-def test_rapid_edit(tmp_path: Path) -> None:
-    repo = Repo(tmp_path / "repo")
-    # An earlier refresh landed on main four days before this PR.
-    repo.baselines(refreshed("a.ops", 1100.0, "hardware — CI v2"))
-    repo.touch_report("# Methodology\n\nv2\n")
-    repo.commit("bench: refresh baselines (reason: hardware)", "2026-01-28T12:00:00+00:00")
+def _refresh_again_on_a_branch(repo: Repo) -> str:
+    """After an earlier refresh of a.ops reached main: a PR refreshing b.ops, failing `rapid`.
+
+    Returns the rapid rule's detail line.
+    """
     repo.branch()
     data = refreshed("a.ops", 1100.0, "hardware — CI v2")
     data["b.ops"]["value"] = 2100.0
@@ -354,7 +330,16 @@ def test_rapid_edit(tmp_path: Path) -> None:
     repo.commit("bench: refresh baselines (reason: deps)")
     report = repo.check()
     assert failing(report) == ["rapid"]
-    detail = next(i for i in report.items if i.rule == "rapid").details[0]
+    return details(report, "rapid")[0]
+
+
+def test_rapid_edit(tmp_path: Path) -> None:
+    repo = Repo(tmp_path / "repo")
+    # An earlier refresh landed on main four days before this PR.
+    repo.baselines(refreshed("a.ops", 1100.0, "hardware — CI v2"))
+    repo.touch_report("# Methodology\n\nv2\n")
+    repo.commit("bench: refresh baselines (reason: hardware)", "2026-01-28T12:00:00+00:00")
+    detail = _refresh_again_on_a_branch(repo)
     assert "2026-01-28 bench: refresh baselines (reason: hardware)" in detail
     assert repo.check(rapid_days=3).ok
     r = repo.cli("check", "--base", "main", "--rapid-days", "3")
@@ -380,23 +365,12 @@ def test_evidence_mismatch(repo: Repo, tmp_path: Path) -> None:
     repo.baselines(refreshed("b.ops", 2500.0))
     repo.touch_report()
     repo.commit("made-up number")
-    runs = [
-        RunRecord(
-            run_id=f"r{i}",
-            bench="b",
-            invocation="i",
-            started=f"2026-02-01T10:0{i}:00+00:00",
-            duration_s=1,
-            status=RunStatus.OK,
-            metrics={"ops": Measurement(v, "ops/sec", True)},
-        )
-        for i, v in enumerate([2090.0, 2100.0, 2110.0, 2105.0, 2095.0])
-    ]
+    runs = make_runs("b", {"ops": [2090.0, 2100.0, 2110.0, 2105.0, 2095.0]}, day="2026-02-01")
     out = tmp_path / "evidence"
     write_bench_runs(out, "b", runs)
     report = repo.check(evidence_dir=out)
     assert "evidence" in failing(report)
-    detail = next(i for i in report.items if i.rule == "evidence").details[0]
+    detail = details(report, "evidence")[0]
     assert detail == "`b.ops`: 2500 is outside the 5 runs' range [2090, 2110] (median 2100)"
 
 
@@ -499,16 +473,7 @@ def test_rapid_edit_through_a_merge_commit(tmp_path: Path) -> None:
         "earlier",
         date="2026-01-29T12:00:00+00:00",
     )
-    repo.branch()
-    data = refreshed("a.ops", 1100.0, "hardware — CI v2")
-    data["b.ops"]["value"] = 2100.0
-    data["b.ops"]["notes"] = "reason: deps — again"
-    repo.baselines(data)
-    repo.touch_report("# Methodology\n\nv3\n")
-    repo.commit("bench: refresh baselines (reason: deps)")
-    report = repo.check()
-    assert failing(report) == ["rapid"]
-    detail = next(i for i in report.items if i.rule == "rapid").details[0]
+    detail = _refresh_again_on_a_branch(repo)
     assert "2026-01-29 Merge earlier refresh" in detail
 
 

@@ -9,7 +9,6 @@ from typing import Any
 import pytest
 
 from benchgate.config import Config
-from benchgate.environment import fingerprint
 from benchgate.methodology import (
     ENV_SECTION,
     REFRESH_SECTION,
@@ -22,53 +21,20 @@ from benchgate.methodology import (
     render_report,
     replace_section,
 )
-from benchgate.model import Measurement, RunRecord, RunStatus
+from benchgate.model import RunRecord
 from benchgate.refresh import RefreshOptions, RefreshPlan, plan_refresh
+from conftest import make_env, make_runs
 
-ENV: dict[str, Any] = {
-    "python": "3.12.3",
-    "python_implementation": "CPython",
-    "cpu_model": "AMD EPYC 7B13",
-    "cpus": [2, 3],
-    "logical_cores": 8,
-    "physical_cores": 4,
-    "os": "Linux-6.1-x86_64",
-    "hostname": "bench1",
-    "governor": {"2": "performance", "3": "performance"},
-    "distributions": {"msgspec": "0.18.6", "numpy": "1.26.4"},
-    "env_vars": {"PYTHONHASHSEED": "0"},
-    "git": {"commit": "abc123def456", "dirty": False},
-}
-ENV["fingerprint"] = fingerprint(ENV)
+ENV = make_env(governor={"2": "performance", "3": "performance"})
 
 
 def runs(
     values: list[float], pinned: bool = True, env: dict[str, Any] | None = None
 ) -> dict[str, list[RunRecord]]:
-    argv = ["benchgate", "run", "--repeat", str(len(values))] + (
-        ["--cpus", "2-3"] if pinned else []
-    )
     return {
-        "enc": [
-            RunRecord(
-                run_id=f"r{i}",
-                bench="enc",
-                invocation="20261126T100000-abcdef",
-                started=f"2026-11-26T10:{i:02d}:00+00:00",
-                duration_s=1.0,
-                status=RunStatus.OK,
-                metrics={"MBps": Measurement(v, "MB/sec", True)},
-                env=env if env is not None else ENV,
-                command={
-                    "argv": argv,
-                    "bench_argv": ["/usr/bin/python3", "tests/bench/enc.py"],
-                    "cpus": [2, 3] if pinned else None,
-                    "env": {"PYTHONHASHSEED": "0", "NUMBA_DISABLE_JIT": "1"},
-                    "timeout": 300.0,
-                },
-            )
-            for i, v in enumerate(values)
-        ]
+        "enc": make_runs(
+            "enc", {"MBps": values}, "MB/sec", env=env if env is not None else ENV, pinned=pinned
+        )
     }
 
 
@@ -127,7 +93,7 @@ def test_report_contents(tmp_path: Path) -> None:
         "benchgate run --repeat 5 --cpus 2-3",
         "pinned to CPUs 2-3",
         "PYTHONHASHSEED=0 NUMBA_DISABLE_JIT=1",
-        "`enc`: `/usr/bin/python3 tests/bench/enc.py`",
+        "`enc`: `python tests/bench/enc.py`",
         "5 runs per metric",
         "aggregated by **median**",
         "| `enc.MBps` | 500.0 | 520.4 | MB/sec | +4.1% | 5 | 519.5 | 522.0 |",
