@@ -1,7 +1,8 @@
 """Running benches: each in a fresh subprocess, round-robin over repeats, every run kept.
 
 Each finished run is written to its bench's result file at once (atomically), so a
-run killed midway loses nothing that was already measured.
+run killed midway loses nothing that was already measured. Ctrl-C or SIGTERM while a bench
+runs kills the bench's whole process group before the interrupt propagates.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ import os
 import resource
 import signal
 import subprocess
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -17,6 +19,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
+from types import FrameType
 from typing import Any
 
 from benchgate.config import Config
@@ -91,6 +94,39 @@ def _pinned(cpus: list[int] | None) -> Iterator[None]:
         os.sched_setaffinity(0, before)
 
 
+def _raise_interrupt(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
+
+
+@contextmanager
+def sigterm_as_interrupt() -> Iterator[None]:
+    """While inside, SIGTERM (a cancelled CI job) raises KeyboardInterrupt like Ctrl-C.
+
+    Without it SIGTERM ends Python at once: no ``finally`` runs, so a bench in its own
+    session outlives us and an atomic write leaves its temp file. Only installed in the main
+    thread and where nobody installed a SIGTERM handler already (theirs is left to decide).
+    """
+    if (
+        threading.current_thread() is not threading.main_thread()
+        or signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL
+    ):
+        yield
+        return
+    old = signal.signal(signal.SIGTERM, _raise_interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, old)
+
+
+def _kill_group(proc: subprocess.Popen[str]) -> None:
+    """SIGKILL the bench's process group (its session), so its own children die too."""
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        proc.kill()
+
+
 def _children_cpu_seconds() -> float:
     ru = resource.getrusage(resource.RUSAGE_CHILDREN)
     return ru.ru_utime + ru.ru_stime
@@ -119,40 +155,47 @@ def execute(
     cpu0 = _children_cpu_seconds()
     monitor.start()
     timed_out = False
-    try:
-        with _pinned(options.cpus):
-            proc = subprocess.Popen(
-                list(bench.argv),
-                cwd=root,
-                env=child_env(options.env),
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-                text=True,
-                errors="replace",
-                start_new_session=True,  # so a timeout kills the bench's own children too
-            )
-    except OSError as exc:
-        return RunRecord(
-            run_id=uuid.uuid4().hex[:12],
-            bench=bench.name,
-            invocation=invocation,
-            started=started,
-            duration_s=0.0,
-            status=RunStatus.ERROR,
-            reason=f"could not start {bench.argv[0]!r}: {exc.strerror or exc}",
-            env=env_record,
-            command=_command(bench, options),
-        )
-    try:
-        stdout, stderr = proc.communicate(timeout=options.timeout)
-    except subprocess.TimeoutExpired:
-        timed_out = True
+    with sigterm_as_interrupt():
         try:
-            os.killpg(proc.pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            proc.kill()
-        stdout, stderr = proc.communicate()
+            with _pinned(options.cpus):
+                proc = subprocess.Popen(
+                    list(bench.argv),
+                    cwd=root,
+                    env=child_env(options.env),
+                    stdin=subprocess.DEVNULL,
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.PIPE,
+                    text=True,
+                    errors="replace",
+                    start_new_session=True,  # so a timeout kills the bench's own children too
+                )
+        except OSError as exc:
+            return RunRecord(
+                run_id=uuid.uuid4().hex[:12],
+                bench=bench.name,
+                invocation=invocation,
+                started=started,
+                duration_s=0.0,
+                status=RunStatus.ERROR,
+                reason=f"could not start {bench.argv[0]!r}: {exc.strerror or exc}",
+                env=env_record,
+                command=_command(bench, options),
+            )
+        try:
+            stdout, stderr = proc.communicate(timeout=options.timeout)
+        except subprocess.TimeoutExpired:
+            timed_out = True
+            _kill_group(proc)
+            stdout, stderr = proc.communicate()
+        except BaseException:
+            # Ctrl-C, SIGTERM (see sigterm_as_interrupt) or any error while waiting: the bench
+            # is in its own session, so no terminal signal reaches it; kill its group and reap.
+            _kill_group(proc)
+            proc.wait()
+            for pipe in (proc.stdout, proc.stderr):
+                if pipe is not None:
+                    pipe.close()
+            raise
     duration = time.perf_counter() - t0
     disturbance = monitor.stop(_children_cpu_seconds() - cpu0)
     record = RunRecord(
@@ -233,28 +276,30 @@ def run_benches(
     t0 = time.perf_counter()
     out_dir.mkdir(parents=True, exist_ok=True)
     written: set[Path] = set()
-    for rnd in range(1, options.repeat + 1):
-        for i, bench in enumerate(benches, 1):
-            event = Progress(bench.name, i, len(benches), rnd, options.repeat, 0.0)
-            if progress:
-                event.elapsed_s = time.perf_counter() - t0
-                progress(event)
-            record = execute(bench, config.root, options, invocation, env_record)
-            records.append(record)
-            stored[bench.name].append(record)
-            written.add(write_bench_runs(out_dir, bench.name, stored[bench.name]))
-            if progress:
-                progress(
-                    Progress(
-                        bench.name,
-                        i,
-                        len(benches),
-                        rnd,
-                        options.repeat,
-                        time.perf_counter() - t0,
-                        record,
+    # SIGTERM unwinds too, so a write it interrupts leaves no temp file behind.
+    with sigterm_as_interrupt():
+        for rnd in range(1, options.repeat + 1):
+            for i, bench in enumerate(benches, 1):
+                event = Progress(bench.name, i, len(benches), rnd, options.repeat, 0.0)
+                if progress:
+                    event.elapsed_s = time.perf_counter() - t0
+                    progress(event)
+                record = execute(bench, config.root, options, invocation, env_record)
+                records.append(record)
+                stored[bench.name].append(record)
+                written.add(write_bench_runs(out_dir, bench.name, stored[bench.name]))
+                if progress:
+                    progress(
+                        Progress(
+                            bench.name,
+                            i,
+                            len(benches),
+                            rnd,
+                            options.repeat,
+                            time.perf_counter() - t0,
+                            record,
+                        )
                     )
-                )
     removed: list[Path] = []
     stale_reduced = out_dir / REDUCED_FILE
     if stale_reduced.exists():
