@@ -167,3 +167,86 @@ def test_worktree_removed_on_interrupt(repo: Path, monkeypatch: pytest.MonkeyPat
         run_ab(load_config(repo), "HEAD", repeat=2)
     assert seen and seen[0] != repo and not seen[0].exists()
     assert worktrees(repo.parent) == 1
+
+
+# --- --confirm: more interleaved rounds for unsure paired verdicts ------------------------
+
+COUNTING_LIB = (
+    "import pathlib\n"
+    "_p = pathlib.Path({counter!r})\n"
+    "_n = int(_p.read_text()) if _p.exists() else 0\n"
+    "_p.write_text(str(_n + 1))\n"
+    "_SEQ = {seq!r}\n"
+    "SPEED = _SEQ[_n] if _n < len(_SEQ) else {then}\n"
+)
+
+
+def set_counting_speed(project: Path, seq: list[int], then: int) -> Path:
+    """The working tree's mylib reports seq[i] on its i-th import, then ``then``."""
+    counter = project.parent / "head-counter.txt"
+    (project / "src" / "mylib" / "__init__.py").write_text(
+        COUNTING_LIB.format(counter=str(counter), seq=seq, then=then)
+    )
+    return counter
+
+
+def test_confirm_adds_interleaved_rounds_and_judges_all_pairs(
+    repo: Path, cli: Callable[..., Result]
+) -> None:
+    # Five noisy first pairs: ratios 0.8, 1.2, 0.8, 1.2, 0.84 -> median 0.84, a FAIL whose
+    # interval (0.8..1.2) reaches PASS: unsure. The later head runs are steady at 1000.
+    counter = set_counting_speed(repo, [800, 1200, 800, 1200, 840], then=1000)
+    r = cli("ab", "--base", "HEAD", "--confirm", "--confirm-runs", "3", "--format", "json")
+    doc = ab_json(r)
+    m = row(doc, "vm.steps_per_sec")
+    assert m["before"] == {"status": "fail", "unsure": True}
+    assert m["confirmed_pairs"] == 3 and m["pairs"] == 8
+    # Judged on all 8 pairs, the first five included: 0.8 0.8 0.84 1 1 1 1.2 1.2 -> 1.0.
+    assert m["status"] == "pass" and m["ratio"] == pytest.approx(1.0)
+    assert doc["summary"]["confirm"] == {"budget_rounds": 3, "stopped": {"vm": "budget spent"}}
+    assert r.exit_code == 0, r.output
+    ab_dir = repo / "tests" / "reports" / "bench" / "ab"
+    base_runs = read_result_file(ab_dir / "base" / "vm.json")
+    head_runs = read_result_file(ab_dir / "head" / "vm.json")
+    assert len(base_runs) == len(head_runs) == 8
+    # The extra rounds are interleaved too, the first side still alternating.
+    firsts = [
+        "base" if b.started < h.started else "head"
+        for b, h in zip(base_runs, head_runs, strict=True)
+    ]
+    assert firsts == ["base", "head"] * 4
+
+    counter.unlink()  # the same sequence again, for the text output
+    text = cli("ab", "--base", "HEAD", "--confirm", "--confirm-runs", "3")
+    assert "confirm: vm.steps_per_sec: FAIL (unsure) -> PASS" in text.output
+    assert "(3 more; budget spent)" in text.output
+
+
+def test_confirm_stops_when_settled_and_leaves_sure_verdicts_alone(
+    repo: Path, cli: Callable[..., Result]
+) -> None:
+    (repo / "tests" / "bench" / "steady.py").write_text(
+        "import json\nprint(json.dumps({'metrics': {'ops_per_sec': 7.0}}))\n"
+    )
+    git(repo.parent, "add", "-A")
+    git(repo.parent, "commit", "-q", "-m", "steady bench")
+    # vm: 0.5 0.5 1.0 -> median 0.5, FAIL; interval 0.5..1.0 reaches PASS: unsure. One
+    # more pair at 0.5 makes the FAIL sure at once.
+    set_counting_speed(repo, [500, 500, 1000], then=500)
+    r = cli("ab", "--base", "HEAD", "--repeat", "3", "--confirm", "--format", "json")
+    assert r.exit_code == 1
+    doc = ab_json(r)
+    vm = row(doc, "vm.steps_per_sec")
+    assert vm["status"] == "fail" and vm["before"] == {"status": "fail", "unsure": True}
+    assert vm["confirmed_pairs"] >= 1 and vm["unsure"] is False
+    assert doc["summary"]["confirm"]["stopped"] == {"vm": "settled"}
+    steady = row(doc, "steady.ops_per_sec")
+    assert steady["confirmed_pairs"] == 0 and steady["before"] is None and steady["pairs"] == 3
+
+
+def test_confirm_with_nothing_unsure_says_so(repo: Path, cli: Callable[..., Result]) -> None:
+    r = cli("ab", "--base", "HEAD", "--repeat", "3", "--confirm")
+    assert r.exit_code == 0, r.output
+    assert "nothing to confirm" in r.output
+    head = repo / "tests" / "reports" / "bench" / "ab" / "head" / "vm.json"
+    assert len(read_result_file(head)) == 3

@@ -83,6 +83,9 @@ class ABMetric:
     reason: str | None = None
     # The working tree's runs against baselines.json, when that file exists.
     baseline_verdict: Verdict | None = None
+    # --confirm: rounds added for this metric's bench, and the verdict before them.
+    confirmed_pairs: int = 0
+    before: tuple[Status, bool] | None = None  # (status, unsure) after the first rounds
 
     @property
     def bench(self) -> str:
@@ -112,6 +115,12 @@ class ABMetric:
             "head": self.head,
             "reason": self.reason,
             "baselines": bv.to_dict() if bv is not None else None,
+            "confirmed_pairs": self.confirmed_pairs,
+            "before": (
+                {"status": self.before[0].value, "unsure": self.before[1]}
+                if self.before is not None
+                else None
+            ),
         }
 
 
@@ -131,6 +140,9 @@ class ABResult:
     baselines_found: bool = False
     warnings: list[str] = field(default_factory=list)
     elapsed_s: float = 0.0
+    # --confirm: bench -> why its extra rounds stopped (settled, budget spent, time limit).
+    confirm_stopped: dict[str, str] = field(default_factory=dict)
+    confirm_budget: int = 0  # the most extra rounds a bench could get (0: no --confirm)
 
     def counts(self) -> dict[Status, int]:
         out = {s: 0 for s in STATUS_ORDER}
@@ -159,6 +171,11 @@ class ABResult:
                 "baselines": self.baselines_found,
                 "warnings": self.warnings,
                 "elapsed_s": round(self.elapsed_s, 3),
+                "confirm": (
+                    {"budget_rounds": self.confirm_budget, "stopped": self.confirm_stopped}
+                    if self.confirm_budget
+                    else None
+                ),
             },
             "files": {"base": str(self.out_dir / "base"), "head": str(self.out_dir / "head")},
         }
@@ -463,6 +480,77 @@ def _judge_all(
     return out, warnings
 
 
+def metric_worth_confirming(m: ABMetric) -> bool:
+    """:func:`benchgate.confirm.worth_confirming` for a paired verdict."""
+    from benchgate.confirm import worth_confirming
+
+    if m.ratio is None:
+        return False
+    return worth_confirming(
+        m.status,
+        m.interval,
+        m.pairs,
+        m.higher_is_better,
+        m.degradation_pct_max,
+        m.variance_pct_warn,
+    )
+
+
+def _confirm(
+    metrics: list[ABMetric],
+    head_benches: list[Bench],
+    base_benches: dict[str, Bench],
+    run_round: Callable[[int, list[Bench]], None],
+    rejudge: Callable[[], list[ABMetric]],
+    repeat: int,
+    budget: int,
+    deadline: float | None,
+) -> tuple[list[ABMetric], dict[str, str]]:
+    """More interleaved rounds for the benches whose paired verdicts are worth confirming.
+
+    A round runs each still-unsettled bench once on each side (the side that goes first
+    keeps alternating); after it every metric is judged again on all its pairs. A bench
+    stops when none of its metrics is worth confirming any more, after ``budget`` more
+    rounds, or when ``deadline`` (a ``time.perf_counter()`` value) has passed. Returns the
+    final metrics, each with ``confirmed_pairs`` and ``before`` set where it was
+    confirmed, and why each confirmed bench stopped.
+    """
+    from benchgate.confirm import BUDGET, SETTLED, TIME
+
+    before = {m.key: (m.status, m.unsure) for m in metrics}
+    targets: dict[str, list[str]] = {}
+    for m in metrics:
+        if m.bench in base_benches and metric_worth_confirming(m):
+            targets.setdefault(m.bench, []).append(m.key)
+    active = [b for b in head_benches if b.name in targets]
+    extra = {b.name: 0 for b in active}
+    stopped: dict[str, str] = {}
+    rnd = repeat
+    while active:
+        if deadline is not None and time.perf_counter() >= deadline:
+            for b in active:
+                stopped[b.name] = TIME
+            break
+        rnd += 1
+        run_round(rnd, active)
+        for b in active:
+            extra[b.name] += 1
+        metrics = rejudge()
+        by_key = {m.key: m for m in metrics}
+        for b in list(active):
+            if not any(k in by_key and metric_worth_confirming(by_key[k]) for k in targets[b.name]):
+                stopped[b.name] = SETTLED
+                active.remove(b)
+            elif extra[b.name] >= budget:
+                stopped[b.name] = BUDGET
+                active.remove(b)
+    for m in metrics:
+        if m.key in before and m.bench in targets:
+            m.confirmed_pairs = extra[m.bench]
+            m.before = before[m.key]
+    return metrics, stopped
+
+
 # --- the whole thing --------------------------------------------------------------------
 
 
@@ -477,6 +565,8 @@ def run_ab(
     env: dict[str, str] | None = None,
     progress: Callable[[Progress], None] | None = None,
     argv: list[str] | None = None,
+    confirm_rounds: int = 0,
+    confirm_time: float | None = None,
 ) -> ABResult:
     """Measure ``base_rev`` and the working tree interleaved; judge each metric by pairs.
 
@@ -487,6 +577,11 @@ def run_ab(
     else from config; when baselines.json exists, each metric also gets its usual verdict
     against it (``baseline_verdict``). BenchgateError for bad input: not a git
     repository, unknown revision, no benches.
+
+    ``confirm_rounds`` > 0 is ``--confirm``: the benches with a paired verdict worth
+    confirming (:func:`benchgate.confirm.worth_confirming`) get more interleaved rounds,
+    one bench-pair at a time round-robin, until settled, ``confirm_rounds`` more rounds,
+    or ``confirm_time`` seconds since the start; every metric is judged on all its pairs.
     """
     if repeat < 1:
         raise BenchgateError("must be at least 1", key="--repeat")
@@ -544,11 +639,11 @@ def run_ab(
             + "-"
             + uuid.uuid4().hex[:6]
         )
-        count = len(head_benches)
-        for rnd in range(1, repeat + 1):
+
+        def one_round(rnd: int, benches: list[Bench], rounds: int) -> None:
             # Alternate which side goes first each round, so order effects cancel out.
             base_first = rnd % 2 == 1
-            for i, hb in enumerate(head_benches, 1):
+            for i, hb in enumerate(benches, 1):
                 order: list[tuple[_Side, Bench]] = [(head, hb)]
                 bb = base_benches.get(hb.name)
                 if bb is not None:
@@ -556,13 +651,35 @@ def run_ab(
                 for s, bench in order:
                     label = f"{bench.name} ({s.name})"
                     if progress:
-                        progress(Progress(label, i, count, rnd, repeat, time.perf_counter() - t0))
+                        elapsed = time.perf_counter() - t0
+                        progress(Progress(label, i, len(benches), rnd, rounds, elapsed))
                     record = _run_one(s, bench, invocation)
                     if progress:
                         elapsed = time.perf_counter() - t0
-                        progress(Progress(label, i, count, rnd, repeat, elapsed, record))
+                        progress(Progress(label, i, len(benches), rnd, rounds, elapsed, record))
 
-    metrics, more = _judge_all(config, base, head, baselines)
+        for rnd in range(1, repeat + 1):
+            one_round(rnd, head_benches, repeat)
+        metrics, more = _judge_all(config, base, head, baselines)
+        stopped: dict[str, str] = {}
+        if confirm_rounds > 0:
+
+            def rejudge() -> list[ABMetric]:
+                nonlocal more
+                judged, more = _judge_all(config, base, head, baselines)
+                return judged
+
+            metrics, stopped = _confirm(
+                metrics,
+                head_benches,
+                base_benches,
+                lambda rnd, benches: one_round(rnd, benches, repeat + confirm_rounds),
+                rejudge,
+                repeat,
+                confirm_rounds,
+                None if confirm_time is None else t0 + confirm_time,
+            )
+
     warnings.extend(more)
     disturbed = sum(1 for s in (base, head) for rs in s.runs.values() for r in rs if r.disturbed)
     if disturbed:
@@ -580,6 +697,8 @@ def run_ab(
         baselines_found=baselines is not None,
         warnings=warnings,
         elapsed_s=time.perf_counter() - t0,
+        confirm_stopped=stopped,
+        confirm_budget=confirm_rounds,
     )
     atomic_write_json(ab_dir / AB_FILE, result.to_dict())
     return result
@@ -613,6 +732,8 @@ def _note_text(m: ABMetric) -> str:
     bits = []
     if m.unsure:
         bits.append("unsure")
+    if m.confirmed_pairs:
+        bits.append(f"confirmed with {m.confirmed_pairs} more pairs")
     if m.thresholds_from == "config" and m.ratio is not None:
         bits.append("config thresholds")
     if m.reason:
@@ -677,8 +798,29 @@ def summary_lines(result: ABResult) -> list[str]:
             + (", ..." if len(machine) > 5 else "")
             + ")"
         )
+    lines += confirm_lines(result)
     lines.append(f"runs: {result.out_dir / 'base'}/, {result.out_dir / 'head'}/")
     return lines
+
+
+def confirm_lines(result: ABResult) -> list[str]:
+    """With --confirm: one line per confirmed metric, before -> after, on how many pairs."""
+    if not result.confirm_budget:
+        return []
+    confirmed = [m for m in result.metrics if m.before is not None and m.confirmed_pairs]
+    if not confirmed:
+        return ["confirm: no paired verdict is unsure in a way that matters: nothing to confirm"]
+    out = []
+    for m in confirmed:
+        assert m.before is not None
+        was = f"{m.before[0].label}{' (unsure)' if m.before[1] else ''}"
+        now = f"{m.status.label}{' (unsure)' if m.unsure else ''}"
+        why = result.confirm_stopped.get(m.bench, "")
+        out.append(
+            f"confirm: {m.key}: {was} -> {now} on all {m.pairs} pairs "
+            f"({m.confirmed_pairs} more; {why})"
+        )
+    return out
 
 
 def render_ab_text(result: ABResult) -> str:

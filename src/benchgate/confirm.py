@@ -1,7 +1,8 @@
 """``--confirm``: measure again the benches whose WARN or FAIL is unsure, judge on all runs.
 
 A metric that lands on WARN or FAIL with an interval that straddles its threshold (or
-with too few runs to have an interval at all) is not settled. Its bench alone is run
+with too few runs to have an interval at all) is not settled; nor is a PASS whose
+interval reaches into FAIL (a regression the first runs may have missed). Its bench alone is run
 again, round-robin with the other benches being confirmed (so drift hits them alike),
 and every new run is appended to the out-dir: nothing is thrown away, no best-of-N. After
 each round every metric is reduced again over ALL its runs, first ones included, and
@@ -23,11 +24,11 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from benchgate.compare import compare
-from benchgate.confidence import CONFIRM_KEY, MIN_CI_RUNS, annotate
+from benchgate.compare import compare, judge
+from benchgate.confidence import CONFIRM_KEY, MIN_CI_RUNS, annotate, is_unsure
 from benchgate.config import Config
 from benchgate.discovery import Bench, discover
-from benchgate.model import RunRecord, Status, Verdict
+from benchgate.model import Interval, RunRecord, Status, Verdict
 from benchgate.pipeline import Gate, comparison_warnings, write_out_report
 from benchgate.reduce import load_reduced, reduce_runs, write_reduced
 from benchgate.results import write_bench_runs
@@ -44,13 +45,47 @@ TIME = "time limit"
 NOT_FOUND = "bench not found"
 
 
+def worth_confirming(
+    status: Status,
+    interval: Interval | None,
+    n: int,
+    higher_is_better: bool | None,
+    degradation_pct_max: float | None,
+    variance_pct_warn: float | None,
+) -> bool:
+    """Whether more runs could change what this verdict costs the PR.
+
+    Two cases: a WARN or FAIL that is unsure (its interval straddles a threshold) or has
+    too few runs for an interval; and a PASS or IMPROVED whose interval reaches into FAIL,
+    i.e. a FAIL the first runs may have missed. A PASS that is only unsure about WARN is
+    left alone: at worst it would become a warning, and confirming it would cost runs on
+    every noisy bench.
+    """
+    if status in CONFIRMABLE:
+        if interval is None:
+            return 0 < n < MIN_CI_RUNS
+        if higher_is_better is None or degradation_pct_max is None or variance_pct_warn is None:
+            return False
+        return is_unsure(status, interval, higher_is_better, degradation_pct_max, variance_pct_warn)
+    if status in (Status.PASS, Status.IMPROVED) and interval is not None:
+        if higher_is_better is None or degradation_pct_max is None or variance_pct_warn is None:
+            return False
+        worse = interval.low if higher_is_better else interval.high
+        ends = judge(1.0, worse, higher_is_better, degradation_pct_max, variance_pct_warn)
+        return ends is Status.FAIL
+    return False
+
+
 def needs_confirmation(v: Verdict) -> bool:
-    """A WARN or FAIL whose interval straddles a threshold, or too few runs for one."""
-    if v.status not in CONFIRMABLE:
-        return False
-    if v.unsure:
-        return True
-    return v.interval is None and 0 < v.n < MIN_CI_RUNS
+    """:func:`worth_confirming` for a verdict against baselines.json."""
+    return worth_confirming(
+        v.status,
+        v.interval,
+        v.n,
+        v.higher_is_better,
+        v.degradation_pct_max,
+        v.variance_pct_warn,
+    )
 
 
 @dataclass
@@ -72,7 +107,7 @@ class ConfirmResult:
     def lines(self) -> list[str]:
         """One human line per confirmed metric: before -> after, on how many runs."""
         if not self.targets:
-            return ["confirm: no WARN or FAIL verdict is unsure: nothing to confirm"]
+            return ["confirm: no verdict is unsure in a way that matters: nothing to confirm"]
         out = []
         for bench, keys in self.targets.items():
             why = self.stopped.get(bench, "")

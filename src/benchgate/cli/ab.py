@@ -12,7 +12,15 @@ from types import FrameType
 import click
 
 from benchgate.cli.common import get_config
-from benchgate.cli.measure import _Display, _parse_env, dump_json, out_dir_option, resolve_out_dir
+from benchgate.cli.measure import (
+    _Display,
+    _parse_env,
+    ab_confirm_options,
+    dump_json,
+    out_dir_option,
+    resolve_out_dir,
+    run_options,
+)
 
 
 @contextmanager
@@ -48,28 +56,8 @@ def _sigterm_as_interrupt() -> Iterator[None]:
     show_default=True,
     help="Rounds: each bench runs this many times on each side, interleaved.",
 )
-@click.option(
-    "-k",
-    "pattern",
-    default=None,
-    help="Only benches matching these globs/substrings (comma-separated).",
-)
-@click.option(
-    "--cpus", default=None, help="Pin benches to CPUs: 0-3, 2,4 or auto (one per physical core)."
-)
-@click.option(
-    "--timeout",
-    type=click.FloatRange(min=0, min_open=True),
-    default=None,
-    help="Seconds before a bench is killed (default 300).",
-)
-@click.option(
-    "--env",
-    "env_pairs",
-    multiple=True,
-    metavar="NAME=VALUE",
-    help="Extra benchmark environment variable (repeatable).",
-)
+@run_options
+@ab_confirm_options
 @click.option(
     "--format",
     "fmt",
@@ -90,6 +78,9 @@ def ab(
     env_pairs: tuple[str, ...],
     fmt: str,
     out_dir: str | None,
+    confirm: bool = False,
+    confirm_runs: int = 10,
+    confirm_time: float | None = None,
 ) -> None:
     """Measure the base revision and the working tree in the same job, judged by pairs.
 
@@ -103,6 +94,10 @@ def ab(
     and, when baselines.json exists, its verdict against it. A bench absent at REV
     is NEW.
 
+    With --confirm, a bench whose paired verdict is unsure where it matters (an
+    unsure WARN or FAIL, or a PASS whose interval reaches into FAIL) gets more
+    interleaved rounds, up to --confirm-runs more, and is judged on all its pairs.
+
     Runs are saved in OUT_DIR/ab/base/ and OUT_DIR/ab/head/, the result in
     OUT_DIR/ab/ab.json. Exit 1 when a paired verdict is FAIL or ERROR, 0 otherwise,
     2 for bad input (not a git repository, unknown revision).
@@ -110,7 +105,7 @@ def ab(
     \b
     Example (in a pull-request job):
       git fetch origin main
-      benchgate ab --base origin/main --repeat 5 --format markdown
+      benchgate ab --base origin/main --repeat 5 --confirm --format markdown
     """
     from benchgate.ab import render_ab_markdown, render_ab_text, run_ab
     from benchgate.cpus import parse_cpus
@@ -132,6 +127,8 @@ def ab(
                 env=_parse_env(env_pairs),
                 progress=display,
                 argv=argv,
+                confirm_rounds=confirm_runs if confirm else 0,
+                confirm_time=confirm_time,
             )
     finally:
         display.close()

@@ -36,8 +36,9 @@ def resolve_out_dir(config: Config, out_dir: str | None) -> Path:
     return Path(out_dir).resolve() if out_dir else config.out_path
 
 
-def confirm_options(f: Callable[..., object]) -> Callable[..., object]:
-    """--confirm, --confirm-runs and --confirm-time (shared by run and compare)."""
+def _confirm_options(
+    f: Callable[..., object], runs_help: str, flag_help: str
+) -> Callable[..., object]:
     f = click.option(
         "--confirm-time",
         type=click.FloatRange(min=0, min_open=True),
@@ -51,12 +52,55 @@ def confirm_options(f: Callable[..., object]) -> Callable[..., object]:
         default=10,
         show_default=True,
         metavar="N",
-        help="With --confirm: at most N more runs per bench.",
+        help=runs_help,
+    )(f)
+    return click.option("--confirm", is_flag=True, help=flag_help)(f)
+
+
+def confirm_options(f: Callable[..., object]) -> Callable[..., object]:
+    """--confirm, --confirm-runs and --confirm-time of run and compare."""
+    return _confirm_options(
+        f,
+        "With --confirm: at most N more runs per bench.",
+        "Re-run benches whose verdict is unsure where it matters; judge on all their runs.",
+    )
+
+
+def ab_confirm_options(f: Callable[..., object]) -> Callable[..., object]:
+    """--confirm, --confirm-runs and --confirm-time of ab (counted in rounds, not runs)."""
+    return _confirm_options(
+        f,
+        "With --confirm: at most N more rounds (one run of each side) per bench.",
+        "More interleaved rounds for benches whose paired verdict is unsure where it "
+        "matters; judge on all pairs.",
+    )
+
+
+def run_options(f: Callable[..., object]) -> Callable[..., object]:
+    """-k, --cpus, --timeout and --env: how benches are picked and run (run and ab)."""
+    f = click.option(
+        "--env",
+        "env_pairs",
+        multiple=True,
+        metavar="NAME=VALUE",
+        help="Extra benchmark environment variable (repeatable).",
+    )(f)
+    f = click.option(
+        "--timeout",
+        type=click.FloatRange(min=0, min_open=True),
+        default=None,
+        help="Seconds before a bench is killed (default 300).",
+    )(f)
+    f = click.option(
+        "--cpus",
+        default=None,
+        help="Pin benches to CPUs: 0-3, 2,4 or auto (one per physical core).",
     )(f)
     return click.option(
-        "--confirm",
-        is_flag=True,
-        help="Re-run benches whose WARN/FAIL is unsure; judge on all their runs.",
+        "-k",
+        "pattern",
+        default=None,
+        help="Only benches matching these globs/substrings (comma-separated).",
     )(f)
 
 
@@ -141,28 +185,7 @@ class _Display:
     show_default=True,
     help="Runs per bench in this call, round-robin across benches.",
 )
-@click.option(
-    "-k",
-    "pattern",
-    default=None,
-    help="Only benches matching these globs/substrings (comma-separated).",
-)
-@click.option(
-    "--cpus", default=None, help="Pin benches to CPUs: 0-3, 2,4 or auto (one per physical core)."
-)
-@click.option(
-    "--timeout",
-    type=click.FloatRange(min=0, min_open=True),
-    default=None,
-    help="Seconds before a bench is killed (default 300).",
-)
-@click.option(
-    "--env",
-    "env_pairs",
-    multiple=True,
-    metavar="NAME=VALUE",
-    help="Extra benchmark environment variable (repeatable).",
-)
+@run_options
 @confirm_options
 @click.pass_context
 def run(
