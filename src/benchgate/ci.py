@@ -509,8 +509,9 @@ def ci_template(kind: str, config: Config | None = None) -> tuple[str, str]:
     """The CI workflow for ``kind`` (``github`` or ``gitlab``): (destination path, text).
 
     GitHub: ``.github/workflows/bench.yml``. GitLab: ``.gitlab-ci.bench.yml``, a file to
-    ``include:`` from ``.gitlab-ci.yml``. With ``config`` the project's own baselines path
-    and out-dir replace the defaults the templates are written with.
+    ``include:`` from ``.gitlab-ci.yml``. With ``config`` the project's own bench dir,
+    out-dir, baselines, report and GATES.md paths (relative to its root) replace the
+    defaults the templates are written with.
     """
     try:
         name, dest = _TEMPLATES[kind]
@@ -520,6 +521,13 @@ def ci_template(kind: str, config: Config | None = None) -> tuple[str, str]:
         ) from None
     text = (resources.files("benchgate") / "templates" / name).read_text(encoding="utf-8")
     if config is not None:
-        text = text.replace(TEMPLATE_BASELINES, Path(config.baselines).as_posix())
-        text = text.replace(TEMPLATE_OUT_DIR, Path(config.out_dir).as_posix())
+        from benchgate.scaffold import project_paths
+
+        defaults = project_paths(Config(root=config.root))
+        ours = project_paths(config)
+        swaps = {defaults[n]: ours[n] for n in defaults}
+        # One pass, longest first: the default bench_dir is a prefix of the default
+        # baselines path, and a project's value may contain another default.
+        pattern = re.compile("|".join(map(re.escape, sorted(swaps, key=len, reverse=True))))
+        text = pattern.sub(lambda m: swaps[m.group(0)], text)
     return dest, text

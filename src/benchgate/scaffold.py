@@ -111,14 +111,21 @@ def _relpath(config: Config, p: Path) -> str:
         return p.as_posix()
 
 
+# The configured paths that scaffolded files (and the CI templates) name.
+PROJECT_PATHS = ("bench_dir", "out_dir", "baselines", "report", "gates_md")
+
+
+def project_paths(config: Config) -> dict[str, str]:
+    """PROJECT_PATHS as written in generated files: posix, relative to the root when under it."""
+    return {name: _relpath(config, config.path(getattr(config, name))) for name in PROJECT_PATHS}
+
+
 def planned_files(config: Config) -> dict[Path, str]:
     """The files ``init`` creates, with their contents."""
-    bench_rel = _relpath(config, config.bench_path)
+    paths = project_paths(config)
+    bench_rel = paths["bench_dir"]
     fmt = dict(
-        bench_dir=bench_rel,
-        out_dir=_relpath(config, config.out_path),
-        baselines=_relpath(config, config.baselines_path),
-        report=_relpath(config, config.report_path),
+        **paths,
         deg=config.degradation_pct_max,
         warn=config.variance_pct_warn,
         depth=len(Path(bench_rel).parts),

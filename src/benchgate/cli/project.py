@@ -45,7 +45,7 @@ def init(ctx: click.Context, force: bool, ci: str | None) -> None:
     if ci:
         from benchgate.ci import ci_template
 
-        rel, text = ci_template(ci)
+        rel, text = ci_template(ci, config=config)
         extra[config.root / rel] = text
     result = init_project(config, force=force, extra=extra)
     for p in result.written:
