@@ -19,9 +19,10 @@ import pytest
 import yaml
 from click.testing import Result
 
-from benchgate.ci import ci_template
+from benchgate.ci import TEMPLATE_BASELINES, TEMPLATE_OUT_DIR, ci_template
 from benchgate.cli import main
 from benchgate.config import Config
+from conftest import const_bench, git, write_baselines
 
 TEMPLATES = {kind: yaml.safe_load(ci_template(kind)[1]) for kind in ("github", "gitlab")}
 TEXT = {kind: ci_template(kind)[1] for kind in ("github", "gitlab")}
@@ -177,7 +178,9 @@ def test_github_pr_check() -> None:
     assert checkout["uses"].startswith("actions/checkout@") and checkout["with"]["fetch-depth"] == 0
     runs = _gh_runs("pr-check")
     assert 'benchgate run --repeat "$BENCH_PR_REPEAT" -k "$BENCH_PR_FILTER"' in runs
-    assert 'benchgate ab --base "$BASE_SHA" --repeat "$BENCH_PR_REPEAT"' in runs
+    assert (
+        'benchgate ab --base "$BASE_SHA" --repeat "$BENCH_PR_REPEAT" -k "$BENCH_PR_FILTER"' in runs
+    )
     assert re.search(
         r'benchgate compare --baselines-rev "\$BASELINES_REV" .*--format markdown .*'
         r'>> "\$GITHUB_STEP_SUMMARY"',
@@ -286,7 +289,10 @@ def test_gitlab_jobs() -> None:
     assert mr["variables"]["BENCH_PR_FILTER"] == "" and mr["variables"]["BENCH_PR_REPEAT"] == "3"
     script = _script("bench-mr")
     assert 'BASE_SHA="$CI_MERGE_REQUEST_DIFF_BASE_SHA"' in script
-    assert 'benchgate ab --base "$BASE_SHA"' in script
+    assert (
+        'benchgate ab --base "$BASE_SHA" --repeat "$BENCH_PR_REPEAT" -k "$BENCH_PR_FILTER"'
+        in script
+    )
     assert 'benchgate compare --baselines-rev "$BASELINES_REV"' in script
     assert '--junit "$BENCH_OUT/junit.xml"' in script
     review = _script("bench-baselines-review")
@@ -320,3 +326,91 @@ def test_init_writes_the_template(kind: str, project: Path, cli: Callable[..., R
     dest, _ = ci_template(kind)
     assert dest in r.output
     assert yaml.safe_load((project / dest).read_text())
+
+
+CUSTOM_PATHS = {
+    "bench_dir": "perf",
+    "out_dir": "build/perf-out",
+    "baselines": "perf/baselines.json",
+    "report": "perf/report.md",
+    "gates_md": "docs/GATES.md",
+}
+
+
+@pytest.mark.parametrize("kind", ["github", "gitlab"])
+def test_init_ci_uses_the_projects_paths(
+    kind: str, project: Path, cli: Callable[..., Result]
+) -> None:
+    """`init --ci` passes the project's config: the workflow names its real paths."""
+    settings = "".join(f'{k} = "{v}"\n' for k, v in CUSTOM_PATHS.items())
+    with (project / "pyproject.toml").open("a") as f:
+        f.write(f"\n[tool.benchgate]\n{settings}")
+    r = cli("init", "--ci", kind)
+    assert r.exit_code == 0, r.output
+    dest, _ = ci_template(kind)
+    text = (project / dest).read_text()
+    for value in CUSTOM_PATHS.values():
+        assert value in text, value
+    for default in ("tests/bench", "tests/reports", "tests/GATES.md"):
+        assert default not in text, default
+    doc = yaml.safe_load(text)
+    variables = doc["env"] if kind == "github" else doc[".benchgate"]["variables"]
+    assert variables["BENCH_OUT"] == "build/perf-out"
+    assert variables["BENCH_BASELINES"] == "perf/baselines.json"
+
+
+def test_template_paths_are_swapped_in_one_pass(tmp_path: Path) -> None:
+    """A custom bench dir leaves the default baselines path (under tests/bench) whole."""
+    _, text = ci_template("github", Config(root=tmp_path, bench_dir="perf"))
+    assert f"BENCH_BASELINES: {TEMPLATE_BASELINES}" in text
+    assert "benches\n# in perf," in text
+    # A project value that contains another default is not rewritten again.
+    cfg = Config(root=tmp_path, out_dir="tests/bench/out", baselines="tests/reports/bench.json")
+    doc = yaml.safe_load(ci_template("github", cfg)[1])
+    assert doc["env"]["BENCH_OUT"] == "tests/bench/out"
+    assert doc["env"]["BENCH_BASELINES"] == "tests/reports/bench.json"
+
+
+def test_absolute_project_paths_are_written_relative(tmp_path: Path) -> None:
+    cfg = Config(root=tmp_path, out_dir=str(tmp_path / "out"), baselines="b.json")
+    doc = yaml.safe_load(ci_template("gitlab", cfg)[1])
+    assert doc[".benchgate"]["variables"]["BENCH_OUT"] == "out"
+    assert TEMPLATE_OUT_DIR not in ci_template("gitlab", cfg)[1]
+
+
+def test_pr_check_fails_on_a_metric_the_pr_adds(
+    project: Path, cli: Callable[..., Result], write_bench: Callable[[str, str], Path]
+) -> None:
+    """What the templates' BENCH_PR_ALLOW comment says: with `--baselines-rev` a metric the
+    PR adds, baseline included, is NEW (with the value proposed) and fails unless allowed."""
+    git(project, "init", "-q", "-b", "main")
+    write_bench("a", const_bench({"ops": (1000.0, "ops/sec")}))
+    write_baselines(project, {"a.ops": {"value": 1000.0, "unit": "ops/sec"}})
+    git(project, "add", "-A")
+    git(project, "-c", "user.name=T", "-c", "user.email=t@e", "commit", "-q", "-m", "base")
+    git(project, "checkout", "-q", "-b", "pr")
+    write_bench("b", const_bench({"ops": (500.0, "ops/sec")}))
+    write_baselines(
+        project,
+        {
+            "a.ops": {"value": 1000.0, "unit": "ops/sec"},
+            "b.ops": {"value": 500.0, "unit": "ops/sec", "notes": "added with b"},
+        },
+    )
+    git(project, "add", "-A")
+    git(project, "-c", "user.name=T", "-c", "user.email=t@e", "commit", "-q", "-m", "add b")
+    assert cli("run", "--repeat", "1").exit_code == 0
+    r = cli("compare", "--baselines-rev", "main", "--allow", "missing", "--no-github")
+    assert r.exit_code == 1, r.output
+    new = next(line for line in r.output.splitlines() if line.startswith("NEW"))
+    assert "b.ops" in new and "PR proposes 500" in new
+    r = cli("compare", "--baselines-rev", "main", "--allow", "missing,new", "--no-github")
+    assert r.exit_code == 0, r.output
+    assert cli("compare", "--allow", "missing", "--no-github").exit_code == 0  # HEAD's own
+
+
+def test_pr_filter_applies_to_ab() -> None:
+    """`benchgate ab` takes -k like `run`: the A/B of a PR measures the same subset."""
+    for kind in TEMPLATES:
+        ab_cases = [args for k, _, _, args in CASES if k == kind and args[0] == "ab"]
+        assert ab_cases and all("-k" in args for args in ab_cases), kind
