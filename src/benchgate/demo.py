@@ -11,6 +11,17 @@ from benchgate.errors import BenchgateError
 
 DEMO_PACKAGE_DIR = "demo_project"
 
+# Left behind in the bundled copy by tools run on a source checkout, and the out-dir:
+# none belongs in a fresh demo.
+DEMO_IGNORE = (
+    "__pycache__",
+    "*.pyc",
+    ".mypy_cache",
+    ".ruff_cache",
+    ".pytest_cache",
+    "reports",
+)
+
 
 def demo_source() -> Path:
     """Where the bundled demo project lives inside the installed package."""
@@ -31,6 +42,6 @@ def copy_demo(dest: Path | None = None) -> Path:
         src,
         dest,
         dirs_exist_ok=True,
-        ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "reports"),
+        ignore=shutil.ignore_patterns(*DEMO_IGNORE),
     )
     return dest
