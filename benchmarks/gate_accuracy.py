@@ -14,18 +14,27 @@ by PID when the trial ends). In every trial the gates below each judge the same
 baseline/candidate pair, each with its own measurements made in that trial (the gates
 that can share runs do):
 
-``naive``             one run each side, FAIL beyond 15%, WARN beyond 5% (the first run
+``single-run``        one run each side, FAIL beyond 15%, WARN beyond 5% (the first run
                       of each side of ``benchgate``'s runs);
+``naive``             the issue's "median of 5, fail beyond 15%" rule (WARN beyond 5%) on
+                      ``benchgate``'s 5 runs of each side, plain arithmetic;
 ``benchgate``         default settings: 5 runs each side in fresh processes through
                       benchgate's runner, medians, ``benchgate.pipeline.gate`` (gates.md
-                      rules, 15%/5%); the baseline entry is the median of the baseline runs;
-``benchgate-confirm`` the same runs, then ``benchgate.confirm.confirm_unsure``: an unsure
-                      WARN/FAIL gets up to 10 more candidate runs, judged on all runs;
+                      rules, 15%/5%); the baseline entry is the median of the baseline
+                      runs. Same rule as ``naive``, so the same verdicts: the interval it
+                      adds changes no verdict;
+``benchgate-confirm`` the same runs, then ``benchgate.confirm.confirm_unsure`` (``compare
+                      --confirm``): a verdict unsure where it matters gets up to 10 more
+                      candidate runs, judged on all runs;
 ``benchgate-ab``      5 interleaved base/candidate pairs (the order alternates each round,
                       as ``benchgate ab`` does), judged by ``benchgate.ab.judge_pairs`` on
                       the paired ratios. The harness interleaves the two workload sizes
                       itself instead of checking out a git revision in a worktree: the
                       measuring and judging code is benchgate's, only the checkout is not;
+``benchgate-ab-confirm`` the same 5 pairs, then ``ab --confirm``: while
+                      ``benchgate.confirm.worth_confirming`` says the paired verdict is
+                      unsure where it matters, one more interleaved round, up to 10 more,
+                      judged on all pairs. The issue's targets are about this gate;
 ``pytest-benchmark``  the workload as a pytest-benchmark test, baseline with
                       ``--benchmark-save``, candidate with ``--benchmark-compare
                       --benchmark-compare-fail=median:15%`` (FAIL = its exit status), WARN
@@ -87,9 +96,22 @@ WARN = 0.05
 
 DROPS = (0.0, 0.02, 0.10, 0.25, 0.40)
 CONDITIONS = ("quiet", "contended")
-GATES = ("naive", "benchgate", "benchgate-confirm", "benchgate-ab", "pytest-benchmark", "pyperf")
-# The gate the issue's targets are about.
-TARGET_GATE = "benchgate-confirm"
+GATES = (
+    "single-run",
+    "naive",
+    "benchgate",
+    "benchgate-confirm",
+    "benchgate-ab",
+    "benchgate-ab-confirm",
+    "pytest-benchmark",
+    "pyperf",
+)
+# The gate the issue's targets are about: benchgate with --confirm, as a pull-request job
+# runs it (`benchgate ab --base REV --confirm`).
+TARGET_GATE = "benchgate-ab-confirm"
+# The gates that share benchgate's sequential runs, and the A/B pairs.
+SEQUENTIAL_FAMILY = ("single-run", "naive", "benchgate", "benchgate-confirm")
+AB_FAMILY = ("benchgate-ab", "benchgate-ab-confirm")
 
 PASS, WARN_V, FAIL, ERROR = "PASS", "WARN", "FAIL", "ERROR"
 VERDICTS = (PASS, WARN_V, FAIL, ERROR)
@@ -125,7 +147,7 @@ class Size:
     min_time: float = 0.03  # seconds per sample (benchgate's workload and pyperf)
     samples: int = 3  # samples per benchgate run
     runs: int = 5  # benchgate runs per side (the method's N >= 5)
-    confirm_runs: int = 10  # --confirm budget (benchgate's default)
+    confirm_runs: int = 10  # --confirm budget: more runs, or more rounds for ab (the default)
     pairs: int = 5  # benchgate-ab interleaved pairs
     pytest_max_time: float = 1.0  # pytest-benchmark's default --benchmark-max-time
     pytest_min_rounds: int = 5  # pytest-benchmark's default --benchmark-min-rounds
@@ -179,6 +201,16 @@ def ideal_verdict(drop: float, degradation: float = DEGRADATION, warn: float = W
     if drop > degradation:
         return FAIL
     if drop > warn:
+        return WARN_V
+    return PASS
+
+
+def naive_verdict(base: float, candidate: float) -> str:
+    """The naive rule on two throughputs: FAIL beyond a 15% drop, WARN beyond 5%."""
+    ratio = candidate / base
+    if ratio < 1 - DEGRADATION:
+        return FAIL
+    if ratio < 1 - WARN:
         return WARN_V
     return PASS
 
@@ -291,8 +323,8 @@ def summarize(
 def target_check(rows: Sequence[dict[str, Any]], condition: str = "contended") -> dict[str, Any]:
     """The issue's targets for ``TARGET_GATE`` under ``condition``, each met or not.
 
-    Also, for context, its seconds per verdict against benchgate's default (the same runs
-    without confirmation), i.e. what ``--confirm`` itself costs.
+    Also, for context, its seconds per verdict against ``benchgate-ab`` (the same first
+    pairs without confirmation), i.e. what ``--confirm`` itself costs.
     """
     by_gate = {r["gate"]: r for r in rows if r["condition"] == condition}
     me = by_gate.get(TARGET_GATE)
@@ -321,7 +353,7 @@ def target_check(rows: Sequence[dict[str, Any]], condition: str = "contended") -
             "best_other_gate": best_gate,
         },
         "seconds_vs_naive": {"met": ratio is not None and ratio <= 2.0, "value": ratio},
-        "seconds_vs_default": seconds_ratio("benchgate"),
+        "seconds_vs_default": seconds_ratio("benchgate-ab"),
     }
 
 
@@ -390,8 +422,8 @@ def render_markdown(result: dict[str, Any]) -> str:
         sd = t.get("seconds_vs_default")
         if sd is not None:
             lines.append(
-                f"- (for context: {sd:.2f}x the seconds per verdict of benchgate's default, "
-                "the same runs without confirmation)"
+                f"- (for context: {sd:.2f}x the seconds per verdict of benchgate-ab, "
+                "the same first pairs without confirmation)"
             )
     return "\n".join(lines) + "\n"
 
@@ -525,17 +557,24 @@ class Harness:
         out: list[Outcome] = []
         detail: dict[str, Any] = {"base": base_vals, "candidate": cand_vals}
 
-        # naive: the first run of each side, judged once.
-        if "naive" in self.gates:
+        # single-run: the first run of each side, judged once.
+        if "single-run" in self.gates:
             b, c = base_vals[0], cand_vals[0]
             secs = base_runs[0].duration_s + cand_runs[0].duration_s
-            if b is None or c is None:
-                out.append(Outcome(0, "", drop, "naive", ERROR, secs, {"base": b, "candidate": c}))
-            else:
-                from benchgate.compare import judge
+            d = {"base": b, "candidate": c}
+            v = ERROR if b is None or c is None else naive_verdict(b, c)
+            out.append(Outcome(0, "", drop, "single-run", v, secs, d))
 
-                v = _status_verdict(judge(b, c, True, DEGRADATION, WARN))
-                out.append(Outcome(0, "", drop, "naive", v, secs, {"base": b, "candidate": c}))
+        # naive: the issue's rule, median of 5 each side, FAIL beyond 15% (WARN beyond 5%).
+        if "naive" in self.gates:
+            ok_b = [v for v in base_vals if v is not None]
+            ok_c = [v for v in cand_vals if v is not None]
+            secs = sum(r.duration_s for r in base_runs + cand_runs)
+            if ok_b and ok_c:
+                b, c = statistics.median(ok_b), statistics.median(ok_c)
+                out.append(Outcome(0, "", drop, "naive", naive_verdict(b, c), secs, detail))
+            else:
+                out.append(Outcome(0, "", drop, "naive", ERROR, secs, detail))
 
         # benchgate: a project folder holding the candidate's runs and a baselines.json
         # whose entry is the median of the baseline's runs, as a refresh would write it.
@@ -600,34 +639,67 @@ class Harness:
             out.append(Outcome(0, "", drop, "benchgate-confirm", verdict1, secs1, d1))
         return out
 
-    def benchgate_ab(self, drop: float) -> Outcome:
-        """Interleaved base/candidate pairs judged on their paired ratios (benchgate ab)."""
+    def benchgate_ab(self, drop: float) -> list[Outcome]:
+        """Interleaved base/candidate pairs judged on their paired ratios (benchgate ab).
+
+        ``benchgate-ab``: the first ``size.pairs`` rounds. ``benchgate-ab-confirm``: the
+        same rounds, then, while ``benchgate.confirm.worth_confirming`` says the paired
+        verdict is unsure where it matters, one more round at a time (the side that goes
+        first still alternating) up to ``size.confirm_runs`` more, judged on all pairs.
+        """
         from benchgate.ab import judge_pairs
+        from benchgate.confirm import worth_confirming
 
         size = self.size
         base_n, cand_n = size.iterations, _iterations_for(size.iterations, drop)
         t0 = time.perf_counter()
         pairs: list[tuple[float, float]] = []
-        for rnd in range(1, size.pairs + 1):
+        rounds = 0
+
+        def one_round() -> None:
+            nonlocal rounds
+            rounds += 1
             # Which side goes first alternates each round, as in `benchgate ab`.
             sides = [("base", base_n), ("cand", cand_n)]
-            if rnd % 2 == 0:
+            if rounds % 2 == 0:
                 sides.reverse()
             recs = {side: self._run(n, "acc-ab") for side, n in sides}
             b, c = self._value(recs["base"]), self._value(recs["cand"])
             if b is not None and c is not None:
                 pairs.append((b, c))
-        if not pairs:
-            return Outcome(0, "", drop, "benchgate-ab", ERROR, time.perf_counter() - t0)
-        status, ratio, interval, unsure = judge_pairs(pairs, True, DEGRADATION, WARN)
-        detail = {
-            "pairs": pairs,
-            "ratio": ratio,
-            "unsure": unsure,
-            "interval": [interval.low, interval.high] if interval else None,
-        }
-        secs = time.perf_counter() - t0
-        return Outcome(0, "", drop, "benchgate-ab", _status_verdict(status), secs, detail)
+
+        def outcome(gate: str, extra: int) -> Outcome:
+            secs = time.perf_counter() - t0
+            if not pairs:
+                return Outcome(0, "", drop, gate, ERROR, secs)
+            status, ratio, interval, unsure = judge_pairs(pairs, True, DEGRADATION, WARN)
+            detail = {
+                "pairs": list(pairs),
+                "ratio": ratio,
+                "unsure": unsure,
+                "interval": [interval.low, interval.high] if interval else None,
+                "extra_rounds": extra,
+            }
+            return Outcome(0, "", drop, gate, _status_verdict(status), secs, detail)
+
+        def worth(extra: int) -> bool:
+            if not pairs or extra >= size.confirm_runs:
+                return False
+            status, _ratio, interval, _unsure = judge_pairs(pairs, True, DEGRADATION, WARN)
+            return worth_confirming(status, interval, len(pairs), True, DEGRADATION, WARN)
+
+        for _ in range(size.pairs):
+            one_round()
+        out = []
+        if "benchgate-ab" in self.gates:
+            out.append(outcome("benchgate-ab", 0))
+        if "benchgate-ab-confirm" in self.gates:
+            extra = 0
+            while worth(extra):
+                one_round()
+                extra += 1
+            out.append(outcome("benchgate-ab-confirm", extra))
+        return out
 
     # -- pytest-benchmark ------------------------------------------------------------------
 
@@ -769,16 +841,18 @@ class Harness:
         tdir = self.workdir / f"t{trial}-{condition}-{drop:g}"
         tdir.mkdir(parents=True, exist_ok=True)
         families: list[str] = []
-        if {"naive", "benchgate", "benchgate-confirm"} & set(self.gates):
+        if set(SEQUENTIAL_FAMILY) & set(self.gates):
             families.append("benchgate")
-        families += [g for g in ("benchgate-ab", "pytest-benchmark", "pyperf") if g in self.gates]
+        if set(AB_FAMILY) & set(self.gates):
+            families.append("benchgate-ab")
+        families += [g for g in ("pytest-benchmark", "pyperf") if g in self.gates]
         self.rng.shuffle(families)
         out: list[Outcome] = []
         for fam in families:
             if fam == "benchgate":
                 got = self.benchgate_family(drop, tdir)
             elif fam == "benchgate-ab":
-                got = [self.benchgate_ab(drop)]
+                got = self.benchgate_ab(drop)
             elif fam == "pytest-benchmark":
                 got = [self.pytest_benchmark(drop, tdir)]
             else:

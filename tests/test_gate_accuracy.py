@@ -128,12 +128,13 @@ def test_summary_and_targets(ga: ModuleType) -> None:
         ga,
         {
             "naive": ["FAIL", "PASS", "FAIL", "WARN", "FAIL"],
-            "benchgate-confirm": ideal,
+            "benchgate-ab-confirm": ideal,
             "pyperf": ["PASS", "PASS", "PASS", "FAIL", "FAIL"],
         },
     )
-    rows = ga.summarize(outcomes, ["naive", "benchgate-confirm", "pyperf"], ["contended"], ga.DROPS)
-    assert [r["gate"] for r in rows] == ["naive", "benchgate-confirm", "pyperf"]
+    gates = ["naive", "benchgate-ab-confirm", "pyperf"]
+    rows = ga.summarize(outcomes, gates, ["contended"], ga.DROPS)
+    assert [r["gate"] for r in rows] == gates
     for r in rows:
         assert sum(sum(c.values()) for c in r["counts"].values()) == r["n"] == 5
     naive = rows[0]
@@ -147,9 +148,18 @@ def test_summary_and_targets(ga: ModuleType) -> None:
         "best_other": 0.8,
         "best_other_gate": "pyperf",
     }
-    assert t["seconds_vs_default"] is None  # no benchgate row here
+    assert t["gate"] == "benchgate-ab-confirm"
+    assert t["seconds_vs_default"] is None  # no benchgate-ab row here
     # Same seconds per verdict as the naive rule here: 1x.
     assert t["seconds_vs_naive"]["met"] and t["seconds_vs_naive"]["value"] == 1.0
+
+
+def test_naive_rule(ga: ModuleType) -> None:
+    assert ga.naive_verdict(100.0, 100.0) == "PASS"
+    assert ga.naive_verdict(100.0, 95.0) == "PASS"  # exactly 5% down: not beyond it
+    assert ga.naive_verdict(100.0, 94.0) == "WARN"
+    assert ga.naive_verdict(100.0, 85.0) == "WARN"
+    assert ga.naive_verdict(100.0, 84.0) == "FAIL"
 
 
 def test_markdown_table(ga: ModuleType) -> None:
@@ -208,10 +218,12 @@ def test_tiny_run_produces_the_table(tmp_path: Path) -> None:
     s = result["settings"]
     gates, drops, conditions = s["gates"], s["drops"], s["conditions"]
     assert gates == [
+        "single-run",
         "naive",
         "benchgate",
         "benchgate-confirm",
         "benchgate-ab",
+        "benchgate-ab-confirm",
         "pytest-benchmark",
         "pyperf",
     ]
