@@ -21,6 +21,7 @@ from benchgate.doctor import (
     check_load,
     check_swap,
     doctor_summary,
+    record_summary,
     render_text,
     run_doctor,
 )
@@ -436,6 +437,28 @@ def test_summary_and_render() -> None:
         "detail": "powersave on CPU 0",
         "fix": "sudo cpupower frequency-set -g performance",
     }
+
+
+def test_record_summary_keeps_what_is_not_ok_in_short() -> None:
+    long = "x" * (doctor_mod.RECORD_DETAIL_CHARS + 50)
+    checks = [
+        Check(
+            "governor", "warn", "powersave on CPU 0", "sudo cpupower frequency-set -g performance"
+        ),
+        Check("smt", "ok", "no siblings"),
+        Check("dependencies", "info", long),
+    ]
+    block = record_summary(checks)
+    json.dumps(block)
+    assert block["warn_names"] == ["governor"] and block["ok"] == 1  # doctor_summary's fields
+    assert block["checks"][0] == {
+        "check": "governor",
+        "status": "warn",
+        "detail": "powersave on CPU 0",
+    }
+    assert [c["check"] for c in block["checks"]] == ["governor", "dependencies"]
+    cut = block["checks"][1]["detail"]
+    assert len(cut) == doctor_mod.RECORD_DETAIL_CHARS and cut.endswith("...")
 
 
 def test_this_machine() -> None:

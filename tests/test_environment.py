@@ -101,6 +101,45 @@ def test_capture_all_cpus_and_all_installed(tmp_path: Path) -> None:
     assert env["distributions_from"] == "installed"
     assert env["distributions"]["click"] == CLICK
     assert "pip" not in env["distributions"]
+    # The doctor's findings for those CPUs, without the load sample.
+    doctor = env["doctor"]
+    assert {"governor", "smt"} <= set(doctor["warn_names"])
+    governor = next(c for c in doctor["checks"] if c["check"] == "governor")
+    assert governor["status"] == "warn" and "powersave on CPUs 2-3" in governor["detail"]
+    load = next(c for c in doctor["checks"] if c["check"] == "load")
+    assert "not sampled" in load["detail"] or "not readable" in load["detail"]
+
+
+def test_capture_doctor_block_sees_the_bench_env(tmp_path: Path) -> None:
+    root = fake_root(tmp_path)
+    proj = project(tmp_path)
+    unset = capture_environment(proj, [0, 1], {}, root=root)["doctor"]
+    assert "governor" not in unset["warn_names"]  # CPUs 0-1 run performance
+    seeded = capture_environment(proj, [0, 1], {"PYTHONHASHSEED": "0"}, root=root)["doctor"]
+    assert "PYTHONHASHSEED" not in seeded["warn_names"]
+
+
+def test_capture_survives_a_failing_doctor(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from benchgate import doctor
+
+    def boom(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("broken check")
+
+    monkeypatch.setattr(doctor, "run_doctor", boom)
+    env = capture_environment(project(tmp_path), [0], {}, root=tmp_path / "nothing")
+    assert env["doctor"] is None
+    assert env["fingerprint"] == fingerprint(env)
+
+
+def test_doctor_block_does_not_split_environments(tmp_path: Path) -> None:
+    root = fake_root(tmp_path)
+    proj = project(tmp_path)
+    a = capture_environment(proj, [0, 1], {}, root=root)
+    b = dict(a, doctor={"ok": 0, "warn": 1, "info": 0, "warn_names": ["turbo"], "checks": []})
+    assert a["doctor"] != b["doctor"]
+    assert fingerprint(a) == fingerprint(b)
+    assert diff_environments(a, b) == []
+    assert fingerprint(base_env(doctor=b["doctor"])) == fingerprint(base_env())
 
 
 def test_capture_on_an_empty_tree(tmp_path: Path) -> None:
@@ -297,6 +336,17 @@ def test_installed_distributions_subset() -> None:
     assert found == {"click": CLICK, "psutil": PSUTIL}
 
 
+def test_installed_distributions_read_versions_from_folder_names(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Parsing every METADATA file is the slow part; ``click-8.1.7.dist-info`` says enough.
+    def unreadable(self: Any) -> Any:
+        raise RuntimeError("METADATA read")
+
+    monkeypatch.setattr(metadata.PathDistribution, "metadata", property(unreadable))
+    assert installed_distributions({"click", "psutil"}) == {"click": CLICK, "psutil": PSUTIL}
+
+
 # --------------------------------------------------------------------------- lock files
 
 
@@ -463,3 +513,19 @@ def test_dependency_parity(tmp_path: Path) -> None:
 def test_dependency_parity_message_form(tmp_path: Path) -> None:
     proj = project(tmp_path, {"uv.lock": UV_LOCK.replace('"msgspec"', '"click"')})
     assert dependency_parity(proj) == [f"click 0.18.6 in uv.lock, {CLICK} installed"]
+
+
+def test_every_run_records_the_doctor_block(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from benchgate.cli import main
+
+    proj = project(tmp_path)
+    write(proj, "tests/bench/a.py", 'import json\nprint(json.dumps({"metrics": {"x": 1.0}}))\n')
+    r = CliRunner().invoke(main, ["-C", str(proj), "run"], catch_exceptions=False)
+    assert r.exit_code == 0, r.output
+    out = proj / "tests" / "reports" / "bench"
+    (run,) = json.loads((out / "a.json").read_text())["runs"]
+    doctor = run["env"]["doctor"]
+    assert isinstance(doctor["warn_names"], list) and isinstance(doctor["checks"], list)
+    assert "| Doctor |" in (out / "report.md").read_text()

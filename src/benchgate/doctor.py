@@ -740,6 +740,28 @@ def doctor_summary(checks: list[Check]) -> dict[str, Any]:
     }
 
 
+RECORD_DETAIL_CHARS = 200
+
+
+def record_summary(checks: list[Check]) -> dict[str, Any]:
+    """The doctor block stored in every run's environment record.
+
+    ``doctor_summary`` plus the checks that are not OK, as ``{"check", "status",
+    "detail"}``; details are cut to ``RECORD_DETAIL_CHARS`` as every run carries the block.
+    """
+    out = doctor_summary(checks)
+    out["checks"] = [
+        {"check": c.name, "status": c.status, "detail": _cut(c.detail, RECORD_DETAIL_CHARS)}
+        for c in checks
+        if c.status != "ok"
+    ]
+    return out
+
+
+def _cut(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
 def render_text(checks: list[Check]) -> str:
     """The checks one per line (``OK   governor  ...``), each WARN followed by its fix."""
     width = max((len(c.name) for c in checks), default=0)

@@ -1,7 +1,8 @@
 """Where numbers come from: the environment recorded with every run, and its fingerprint.
 
 ``capture_environment`` runs once per ``benchgate run``, so it stays cheap (a few file
-reads, two ``git`` calls, the installed versions of the locked packages). ``fingerprint``
+reads, two ``git`` calls, the installed versions of the locked packages, the doctor's
+checks without their load sample). ``fingerprint``
 hashes only what must match for two sets of numbers to be comparable; ``diff_environments``
 says in words what differs.
 """
@@ -68,8 +69,9 @@ def installed_distributions(names: set[str] | None = None) -> dict[str, str]:
         path = getattr(dist, "_path", None)
         stem = Path(str(path)).name if path is not None else ""
         name = version = None
-        if stem.endswith(".dist-info") and stem.count("-") == 1:
-            name, version = stem[: -len(".dist-info")].split("-")
+        base = stem[: -len(".dist-info")] if stem.endswith(".dist-info") else ""
+        if base.count("-") == 1:  # name-version (".dist-info" has a hyphen of its own)
+            name, version = base.split("-")
         if not name:
             try:
                 name = dist.metadata["Name"]
@@ -377,7 +379,8 @@ def capture_environment(
 
     ``cpus`` are the CPUs the benches may run on (None: all). Installed versions are
     recorded for the packages named in the project's lock/requirements files when there
-    are any, else for everything installed.
+    are any, else for everything installed. ``doctor`` holds the doctor's findings
+    (see ``benchgate.doctor.record_summary``); it is context, not part of the fingerprint.
     """
     logical = len(online_cpus(root)) or None
     if logical is None and root == SYS_ROOT:
@@ -406,9 +409,25 @@ def capture_environment(
         "hostname": socket.gethostname(),
         "hypervisor": hyper is not None,
         "hypervisor_type": hyper,
+        "doctor": _doctor_block(project_root, cpus, env_vars, root),
     }
     env["fingerprint"] = fingerprint(env)
     return env
+
+
+def _doctor_block(
+    project_root: Path, cpus: list[int] | None, env_vars: dict[str, str], root: Path
+) -> dict[str, Any] | None:
+    """``benchgate doctor`` without its load sample (a few milliseconds), in short form."""
+    from benchgate.doctor import record_summary, run_doctor
+
+    try:
+        checks = run_doctor(
+            cpus=cpus, env=env_vars, project_root=project_root, sample_s=0, root=root
+        )
+    except Exception:  # a context note must never stop a measurement
+        return None
+    return record_summary(checks)
 
 
 def _comparable(env: dict[str, Any]) -> dict[str, Any]:
