@@ -2,12 +2,8 @@
 
 from __future__ import annotations
 
-import signal
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
-from types import FrameType
 
 import click
 
@@ -21,24 +17,6 @@ from benchgate.cli.measure import (
     resolve_out_dir,
     run_options,
 )
-
-
-@contextmanager
-def _sigterm_as_interrupt() -> Iterator[None]:
-    """SIGTERM (a cancelled CI job) unwinds like Ctrl-C, so the worktree is removed."""
-
-    def _raise(signum: int, frame: FrameType | None) -> None:
-        raise KeyboardInterrupt
-
-    try:
-        old = signal.signal(signal.SIGTERM, _raise)
-    except ValueError:  # not the main thread: leave signals alone
-        yield
-        return
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, old)
 
 
 @click.command()
@@ -109,13 +87,14 @@ def ab(
     """
     from benchgate.ab import render_ab_markdown, render_ab_text, run_ab
     from benchgate.cpus import parse_cpus
+    from benchgate.runner import sigterm_as_interrupt
 
     config = get_config(ctx)
     cpu_list = parse_cpus(cpus if cpus is not None else config.cpus)
     display = _Display(live=sys.stderr.isatty())
     argv = ["benchgate", *sys.argv[1:]] if Path(sys.argv[0]).name != "runner.py" else sys.argv
     try:
-        with _sigterm_as_interrupt():
+        with sigterm_as_interrupt():
             result = run_ab(
                 config,
                 base_rev,
