@@ -74,7 +74,7 @@ def comparison() -> Comparison:
                 reason="exit code 1\nTraceback: RuntimeError: kaboom\x1b[0m",
             ),
             verdict(
-                "new.ops", Status.NEW, None, 5123.0, reason="not in baselines.json", proposed=5100.0
+                "new.ops", Status.NEW, None, 5123.0, reason="not in baselines.json"
             ),
         ],
         warnings=["Scaling governor is powersave, not performance", "3 runs were disturbed"],
@@ -114,7 +114,7 @@ def test_annotation_text(comparison: Comparison) -> None:
     lat = next(line for line in lines if "FAIL lat.p99_s" in line)
     assert "delta +25.0%25 (limit +15%25)" in lat  # lower is better: the limit is upward
     new = next(line for line in lines if "NEW new.ops" in line)
-    assert "current 5,123 ops/sec" in new and "PR proposes 5,100 ops/sec" in new
+    assert "current 5,123 ops/sec" in new and "no baseline" in new
     missing = next(line for line in lines if "MISSING gone.ops" in line)
     assert "its bench did not run" in missing and "baseline 100.0 ops/sec" in missing
     error = next(line for line in lines if "ERROR crash.ops" in line)
@@ -205,7 +205,7 @@ def test_markdown_cells(comparison: Comparison) -> None:
     improved = next(r for r in md.splitlines() if "`a.fast_ops`" in r)
     assert "▲ +20.0% better" in improved
     new = next(r for r in md.splitlines() if "`new.ops`" in r)
-    assert "PR proposes 5,100 ops/sec" in new
+    assert "not in baselines.json" in new
     crash = next(r for r in md.splitlines() if "`crash.ops`" in r)
     assert "exit code 1" in crash and "kaboom" not in crash  # first line of the reason only
 
@@ -464,3 +464,25 @@ def test_ci_template_uses_project_paths(tmp_path: Path) -> None:
         _, text = ci.ci_template(kind, cfg)
         assert "perf/baselines.json" in text and "build/perf" in text
         assert ci.TEMPLATE_BASELINES not in text and ci.TEMPLATE_OUT_DIR not in text
+
+
+def test_new_metric_whose_baseline_the_change_adds_does_not_fail() -> None:
+    # compare --baselines-rev: the PR adds the metric and its baseline, as the method asks.
+    added = verdict("added.ops", Status.NEW, None, 5123.0, reason="not in baselines.json")
+    added.proposed = 5100.0
+    bare = verdict("bare.ops", Status.NEW, None, 7.0, reason="not in baselines.json")
+    c = Comparison([added, bare])
+    assert added.added_with_baseline and not bare.added_with_baseline
+    assert [v.key for v in c.gating()] == ["bare.ops"]
+    lines = ci.github_annotations(c)
+    note = next(line for line in lines if "added.ops" in line)
+    assert note.startswith("::notice ")
+    assert "PR proposes 5,100 ops/sec" in note and "baseline added by this change" in note
+    assert any(line.startswith("::error ") and "bare.ops" in line for line in lines)
+    root = ET.fromstring(ci.junit_xml(c))
+    cases = {x.attrib["name"]: x for x in root.iter("testcase")}
+    assert cases["added.ops"].find("failure") is None
+    assert cases["bare.ops"].find("failure") is not None
+    md = ci.format_markdown(c)
+    row = next(r for r in md.splitlines() if "`added.ops`" in r)
+    assert "PR proposes 5,100 ops/sec" in row

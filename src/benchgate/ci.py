@@ -146,7 +146,9 @@ def _notes(v: Verdict, failing: set[Status]) -> list[str]:
         out.append(f"PR proposes {_with_unit(v.proposed, v.unit)}")
     if v.reason and v.status in (Status.SKIPPED, Status.ERROR, Status.MISSING, Status.NEW):
         out.append(_first_line(v.reason))
-    if v.status in GATING and v.status not in failing:
+    if v.added_with_baseline:
+        out.append("baseline added by this change")
+    elif v.status in GATING and v.status not in failing:
         out.append("allowed")
     return out
 
@@ -211,7 +213,9 @@ def github_annotations(
     failing = _failing(allow)
     lines: list[str] = []
     for v in _ordered(comparison.verdicts):
-        if v.status in GATING:
+        if v.added_with_baseline:
+            level = "notice"
+        elif v.status in GATING:
             level = "error" if v.status in failing else "warning"
         elif v.status is Status.WARN:
             level = "warning"
@@ -468,7 +472,7 @@ def junit_xml(
             counts["tests"] += 1
             message = _x(describe(v, allow))
             body = _x(_details(v, allow))
-            if v.status in failing:
+            if v.status in failing and not v.added_with_baseline:
                 tag = "error" if v.status is Status.ERROR else "failure"
                 counts["errors" if tag == "error" else "failures"] += 1
                 el = ET.SubElement(case, tag, message=message, type=v.status.label)

@@ -355,6 +355,16 @@ class Verdict:
     def bench(self) -> str:
         return self.key.split(".", 1)[0]
 
+    @property
+    def added_with_baseline(self) -> bool:
+        """A NEW metric whose baseline the same change adds (``compare --baselines-rev``).
+
+        That is what the method asks ("add it to baselines.json in the same PR that
+        introduces the metric"), so it does not fail the gate; the verdict still shows
+        NEW and the value the change proposes, for the reviewer.
+        """
+        return self.status is Status.NEW and self.proposed is not None
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "key": self.key,
@@ -393,4 +403,8 @@ class Comparison:
     def gating(self, allow: set[Status] | None = None) -> list[Verdict]:
         """Verdicts that make the gate fail (exit 1), after ``allow`` relaxations."""
         allowed = allow or set()
-        return [v for v in self.verdicts if v.status in GATING and v.status not in allowed]
+        return [
+            v
+            for v in self.verdicts
+            if v.status in GATING and v.status not in allowed and not v.added_with_baseline
+        ]
