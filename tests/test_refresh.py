@@ -467,6 +467,18 @@ def test_clean_refresh_updates_value_and_notes_only(config: Config) -> None:
     assert '    "custom": {"owner": "team-x", "tags": [1, 2]}\n  }\n}\n' in plan.new_text
 
 
+def test_sample_baseline_values_are_rewritten_with_the_new_runs(config: Config) -> None:
+    text = BASELINES.replace(
+        '"notes": "Median of 5 runs on the old box"',
+        '"notes": "Median of 5 runs on the old box",\n    "values": [990, 995, 1000, 1001, 1010]',
+    )
+    plan = plan_for(config, steady_runs(), text)
+    assert plan.ok
+    data = json.loads(plan.new_text)
+    assert data["a.ops"]["values"] == STEADY  # the runs the new value is the median of
+    assert "values" not in data["b.ops"]  # only a sample baseline gets values
+
+
 def test_notes_say_how_where_when_why(config: Config) -> None:
     plan = plan_for(config, steady_runs())
     notes = json.loads(plan.new_text)["a.ops"]["notes"]

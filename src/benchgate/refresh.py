@@ -280,6 +280,9 @@ class KeyChange:
     status: Status  # the new value judged against the old one (NEW for a new key)
     noisy_allowed: bool = False
     regression_accepted: bool = False
+    # The entry is a sample baseline ("values": [...]): its per-run values are rewritten
+    # with the runs the new value comes from, so its interval does not rest on old runs.
+    rewrite_values: bool = False
 
     @property
     def delta_pct(self) -> float | None:
@@ -662,6 +665,7 @@ def plan_refresh(
                 status=status,
                 noisy_allowed=noisy_note is not None,
                 regression_accepted=regression_note is not None,
+                rewrite_values=b is not None and "values" in b.raw,
             )
         )
 
@@ -751,7 +755,8 @@ def auto_caveats(
 def apply_changes(text: str, changes: list[KeyChange], config: Config) -> str:
     """``text`` with each change's value and notes set; new keys appended in the file's style.
 
-    Existing entries keep every other field (unit, thresholds, unknown ones) byte for byte.
+    Existing entries keep every other field (unit, thresholds, unknown ones) byte for byte,
+    except a sample baseline's ``values``, rewritten with the runs the new value comes from.
     New entries get value, unit, the default thresholds, the direction and notes.
     """
     editor = BaselinesEditor(text)
@@ -773,6 +778,9 @@ def apply_changes(text: str, changes: list[KeyChange], config: Config) -> str:
             # Absent notes go right after the value, whose line changes anyway: the diff
             # then shows one changed line and one added line per key, nothing else.
             editor.set_field(c.key, "notes", _dumps(c.notes), after="value")
+            if c.rewrite_values:
+                values = ", ".join(format_value(v) for v in c.metric.values)
+                editor.set_field(c.key, "values", f"[{values}]")
     new_text = editor.render()
     # Belt and braces: the result must parse to exactly the intended values.
     parsed = parse_baselines_text(
