@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from benchgate.cli.common import get_config
+from benchgate.cli.common import format_option, get_config
 from benchgate.cli.measure import (
     _Display,
     _parse_env,
@@ -36,14 +36,7 @@ from benchgate.cli.measure import (
 )
 @run_options
 @ab_confirm_options
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["text", "markdown", "json"]),
-    default="text",
-    show_default=True,
-    help="Output form; markdown is ready to post as a PR comment.",
-)
+@format_option(help="Output form; markdown is ready to post as a PR comment.")
 @out_dir_option
 @click.pass_context
 def ab(

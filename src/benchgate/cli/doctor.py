@@ -6,7 +6,7 @@ import json
 
 import click
 
-from benchgate.cli.common import get_config
+from benchgate.cli.common import format_option, get_config
 
 
 @click.command()
@@ -15,14 +15,7 @@ from benchgate.cli.common import get_config
     default=None,
     help="CPUs the benches will be pinned to: 0-3, 2,4 or auto (default: cpus in config).",
 )
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["text", "json"]),
-    default="text",
-    show_default=True,
-    help="Output format.",
-)
+@format_option(("text", "json"))
 @click.option(
     "--load-limit",
     type=click.FloatRange(0, 1, min_open=True, max_open=True),
