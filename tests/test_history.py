@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -14,15 +12,7 @@ from benchgate.cli import main
 from benchgate.config import load_config
 from benchgate.errors import BenchgateError
 from benchgate.history import baselines_log, diff_entries, reason_from_notes, revert_baselines
-
-
-def git(top: Path, *args: str, date: str | None = None) -> str:
-    env = {**os.environ, "GIT_CONFIG_GLOBAL": os.devnull, "GIT_CONFIG_NOSYSTEM": "1"}
-    if date:
-        env.update(GIT_AUTHOR_DATE=date, GIT_COMMITTER_DATE=date)
-    r = subprocess.run(["git", *args], cwd=top, env=env, capture_output=True, text=True, check=True)
-    return r.stdout.strip()
-
+from conftest import git
 
 V1 = '{\n  "a.ops": {"value": 1000, "unit": "ops/sec", "notes": "first"},\n  "b.ms": {"value": 5, "unit": "ms"}\n}\n'
 V2 = (

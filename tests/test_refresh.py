@@ -11,9 +11,8 @@ from click.testing import CliRunner
 
 from benchgate.cli import main
 from benchgate.config import Config
-from benchgate.environment import fingerprint
 from benchgate.errors import BenchgateError
-from benchgate.model import Measurement, RunRecord, RunStatus
+from benchgate.model import RunRecord, RunStatus
 from benchgate.refresh import (
     ACCEPTED_REGRESSION_MARK,
     BaselinesEditor,
@@ -24,61 +23,9 @@ from benchgate.refresh import (
     unified_diff,
 )
 from benchgate.results import write_bench_runs
+from conftest import make_env, make_runs
 
 WHY = "msgspec 0.18 -> 0.19"
-
-
-def make_env(**over: Any) -> dict[str, Any]:
-    env: dict[str, Any] = {
-        "python": "3.12.3",
-        "python_implementation": "CPython",
-        "cpu_model": "AMD EPYC 7B13",
-        "cpus": [2, 3],
-        "logical_cores": 8,
-        "physical_cores": 4,
-        "os": "Linux-6.1-x86_64",
-        "hostname": "bench1",
-        "distributions": {"msgspec": "0.18.6", "numpy": "1.26.4"},
-        "env_vars": {"PYTHONHASHSEED": "0"},
-        "git": {"commit": "abc123def456", "dirty": False},
-    }
-    env.update(over)
-    env["fingerprint"] = fingerprint(env)
-    return env
-
-
-def make_runs(
-    bench: str,
-    metrics: dict[str, list[float]],
-    unit: str = "ops/sec",
-    hib: bool = True,
-    env: dict[str, Any] | None = None,
-    day: str = "2026-11-26",
-    invocation: str = "inv1",
-    prefix: str = "",
-) -> list[RunRecord]:
-    env = env if env is not None else make_env()
-    n = len(next(iter(metrics.values())))
-    return [
-        RunRecord(
-            run_id=f"{prefix}{bench}-{i}",
-            bench=bench,
-            invocation=invocation,
-            started=f"{day}T10:{i:02d}:00+00:00",
-            duration_s=1.0,
-            status=RunStatus.OK,
-            metrics={k: Measurement(v[i], unit, hib) for k, v in metrics.items()},
-            env=env,
-            command={
-                "argv": ["benchgate", "run", "--repeat", str(n), "--cpus", "2-3"],
-                "bench_argv": ["python", f"tests/bench/{bench}.py"],
-                "cpus": [2, 3],
-                "env": {"PYTHONHASHSEED": "0", "NUMBA_DISABLE_JIT": "1"},
-                "timeout": 300.0,
-            },
-        )
-        for i in range(n)
-    ]
 
 
 def status_runs(bench: str, status: RunStatus, reason: str, n: int = 5) -> list[RunRecord]:
