@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import statistics
+
 import pytest
 
 from benchgate.errors import BenchgateError
@@ -61,6 +63,20 @@ def test_spread_figures() -> None:
     assert s.mad_rel == 0.0
     s = spread_of([80.0, 90.0, 100.0, 110.0, 120.0])
     assert s.iqr_rel == pytest.approx(0.2)
+
+
+def test_spread_float_arithmetic_matches_exact_statistics() -> None:
+    xs = [1003.7, 998.2, 1011.9, 987.4, 1000.1, 1004.4]
+    s = spread_of(xs)
+    assert s.stdev == pytest.approx(statistics.stdev(xs), rel=1e-12)
+    assert s.cv == pytest.approx(statistics.stdev(xs) / statistics.fmean(xs), rel=1e-12)
+    assert s.mad_rel * statistics.median(xs) == pytest.approx(
+        statistics.median([abs(x - statistics.median(xs)) for x in xs])
+    )
+    constant = spread_of([0.1] * 7)
+    assert constant.stdev == 0.0 and constant.cv == 0.0
+    single = spread_of([5.0])
+    assert (single.n, single.stdev, single.cv) == (1, 0.0, 0.0)
 
 
 def test_skipped_and_errored_benches() -> None:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import itertools
 import math
+import random
+import statistics
 
 import pytest
 
@@ -19,13 +21,19 @@ from benchgate.model import (
     Status,
 )
 from benchgate.stats import (
+    BOOTSTRAP_SEED,
     bootstrap_ratio_interval,
+    clear_interval_cache,
+    coefficient_of_variation,
     hodges_lehmann_ratio,
     mann_whitney_null_counts,
     mann_whitney_rank,
     mann_whitney_ratio_interval,
+    mean_stdev,
     paired_median_ratio,
     paired_ratio_interval,
+    quantile,
+    reduce_values,
     sign_test_rank,
     spread_of,
 )
@@ -78,6 +86,51 @@ def test_bootstrap_with_a_sample_baseline_and_other_methods() -> None:
     ci = bootstrap_ratio_interval(cur, base, method="mean")
     assert ci.method == "bootstrap-mean"
     assert 0.77 < ci.low < 0.80 < ci.high < 0.83
+
+
+def _reference_bootstrap(
+    current: list[float], baseline: float, method: str, resamples: int
+) -> tuple[float, float]:
+    """The plain algorithm the fast one must reproduce draw for draw: choices, reduce, sort."""
+    rng = random.Random(BOOTSTRAP_SEED)
+    ratios = sorted(
+        reduce_values(rng.choices(current, k=len(current)), method) / baseline
+        for _ in range(resamples)
+    )
+    alpha = 1 - 0.95  # as the function computes it (not quite 0.05 in floats)
+    return quantile(ratios, alpha / 2), quantile(ratios, 1 - alpha / 2)
+
+
+@pytest.mark.parametrize("n", [1, 2, 3, 4, 5, 6, 7, 10, 20, 21])
+@pytest.mark.parametrize("method", ["median", "mean", "trimmed-mean", "min", "max"])
+def test_bootstrap_reproduces_the_plain_algorithm_exactly(n: int, method: str) -> None:
+    rng = random.Random(n)
+    runs = [rng.lognormvariate(0, 0.1) * 100 for _ in range(n)]
+    clear_interval_cache()
+    ci = bootstrap_ratio_interval(runs, 97.0, method=method, resamples=300)
+    assert (ci.low, ci.high) == _reference_bootstrap(runs, 97.0, method, 300)
+
+
+def test_bootstrap_remembers_but_hands_out_fresh_intervals() -> None:
+    runs = [97.0, 103.0, 99.0, 101.5, 100.0]
+    a = bootstrap_ratio_interval(runs, 100.0)
+    a.low = 0.0  # a caller editing its interval must not change the next caller's
+    b = bootstrap_ratio_interval(runs, 100.0)
+    assert b.low > 0.9 and b is not a
+
+
+def test_mean_stdev_agrees_with_exact_statistics() -> None:
+    rng = random.Random(7)
+    for n in (2, 3, 5, 20, 101):
+        xs = [rng.gauss(1e6, 3e3) for _ in range(n)]
+        mean, sd = mean_stdev(xs)
+        assert mean == pytest.approx(statistics.fmean(xs), rel=1e-15)
+        assert sd == pytest.approx(statistics.stdev(xs), rel=1e-12)
+        assert coefficient_of_variation(xs) == pytest.approx(sd / mean, rel=1e-15)
+    assert mean_stdev([0.1] * 3) == (pytest.approx(0.1), 0.0)  # exactly 0, not an ulp
+    assert mean_stdev([4.0]) == (4.0, 0.0)
+    with pytest.raises(ValueError):
+        mean_stdev([])
 
 
 # --- Hodges-Lehmann and Mann-Whitney -----------------------------------------------------

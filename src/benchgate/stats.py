@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 import math
+import random
 import statistics
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from itertools import repeat
+from operator import itemgetter
 
 from benchgate.errors import BenchgateError
 from benchgate.model import Interval, Spread
@@ -56,31 +60,56 @@ def quantile(sorted_xs: Sequence[float], q: float) -> float:
     return float(sorted_xs[lo] + (sorted_xs[hi] - sorted_xs[lo]) * frac)
 
 
+def mean_stdev(values: Sequence[float]) -> tuple[float, float]:
+    """Mean and sample standard deviation (n - 1 denominator; 0 for one value), in floats.
+
+    ``statistics.stdev`` sums exactly in Fractions and is ~15x slower; two passes with
+    ``math.fsum`` agree with it to float rounding. Identical values give exactly 0.
+    """
+    n = len(values)
+    if n == 0:
+        raise ValueError("no values")
+    mean = math.fsum(values) / n
+    if n < 2 or min(values) == max(values):
+        # The rounded mean of equal values can differ from them by an ulp: no spread.
+        return mean, 0.0
+    ss = math.fsum([(x - mean) * (x - mean) for x in values])
+    return mean, math.sqrt(ss / (n - 1))
+
+
+def _cv(mean: float, stdev: float) -> float:
+    return stdev / abs(mean) if mean != 0 else 0.0
+
+
 def coefficient_of_variation(values: Sequence[float]) -> float:
     """Sample standard deviation over mean (0 for fewer than two values)."""
     if len(values) < 2:
         return 0.0
-    mean = statistics.fmean(values)
-    if mean == 0:
-        return 0.0
-    return statistics.stdev(values) / abs(mean)
+    return _cv(*mean_stdev(values))
+
+
+def _median_of_sorted(xs: Sequence[float]) -> float:
+    """The median of already sorted values (as ``statistics.median``, without its sort)."""
+    n = len(xs)
+    i = n // 2
+    return xs[i] if n % 2 else (xs[i - 1] + xs[i]) / 2
 
 
 def spread_of(values: Sequence[float], within_cv: float | None = None) -> Spread:
     """The spread of per-run values: n, min, max, stdev, CV, relative IQR and MAD."""
     xs = sorted(values)
     n = len(xs)
-    med = statistics.median(xs)
-    stdev = statistics.stdev(xs) if n >= 2 else 0.0
+    med = _median_of_sorted(xs)
+    mean, stdev = mean_stdev(xs)
     iqr = quantile(xs, 0.75) - quantile(xs, 0.25)
-    mad = statistics.median([abs(x - med) for x in xs])
+    mad = _median_of_sorted(sorted([abs(x - med) for x in xs]))
     scale = abs(med) if med else 1.0
     return Spread(
         n=n,
         min=float(xs[0]),
         max=float(xs[-1]),
         stdev=float(stdev),
-        cv=coefficient_of_variation(xs),
+        cv=_cv(mean, stdev) if n >= 2 else 0.0,
         iqr_rel=float(iqr / scale),
         mad_rel=float(mad / scale),
         within_cv=within_cv,
@@ -129,6 +158,30 @@ def _logs(values: Sequence[float], what: str) -> list[float]:
     return [math.log(v) for v in values]
 
 
+def _resample_stats(
+    rng: random.Random, xs: list[float], resamples: int, method: str
+) -> Iterable[float]:
+    """``reduce_values(rng.choices(xs, k=n), method)`` for each of ``resamples`` draws.
+
+    The very draws of ``choices`` (index ``floor(rng.random() * n)``, the same stream),
+    made in one comprehension without its per-call overhead, then grouped, sorted and
+    picked in C loops (zip, map): no Python-level call per resample for the median.
+    """
+    n = len(xs)
+    nf = float(n)  # choices multiplies by float(n) too: the same indices
+    r = rng.random
+    draws = [xs[math.floor(r() * nf)] for _ in repeat(None, resamples * n)]
+    groups = zip(*[iter(draws)] * n, strict=True)  # one iterator n times: n-tuples
+    if method != "median":
+        return [reduce_values(g, method) for g in groups]
+    ordered = map(sorted, groups)
+    i = n // 2
+    if n % 2:
+        return map(itemgetter(i), ordered)
+    # statistics.median of an even count: the mean of the middle two, computed the same way.
+    return [(a + b) / 2 for a, b in map(itemgetter(i - 1, i), ordered)]
+
+
 def bootstrap_ratio_interval(
     current: Sequence[float],
     baseline: float | Sequence[float],
@@ -147,34 +200,54 @@ def bootstrap_ratio_interval(
     With few runs the bootstrap median can only take the observed values, so for n = 5
     the 95% interval is about [min, max] / baseline: honest about how little 5 runs say.
     """
-    import random
-
     _check_level(level)
     xs = [float(v) for v in current]
     if not xs:
         raise ValueError("no current values")
-    fixed = isinstance(baseline, (int, float))
     bs = [float(baseline)] if isinstance(baseline, (int, float)) else [float(v) for v in baseline]
     if not bs:
         raise ValueError("no baseline values")
     if reduce_values(bs, method) == 0:
         raise ValueError("baseline is zero: no ratio")
+    fixed = isinstance(baseline, (int, float))
+    low, high = _bootstrap_ends(tuple(xs), tuple(bs), fixed, level, resamples, seed, method)
+    return Interval(low=low, high=high, level=level, method=f"bootstrap-{method}")
+
+
+# The same runs are often judged more than once in one process (compare --confirm after
+# every round, then report.md): remember recent intervals, they are pure functions.
+@functools.lru_cache(maxsize=4096)
+def _bootstrap_ends(
+    xs: tuple[float, ...],
+    bs: tuple[float, ...],
+    fixed: bool,
+    level: float,
+    resamples: int,
+    seed: int,
+    method: str,
+) -> tuple[float, float]:
+    """The interval ends of :func:`bootstrap_ratio_interval` (arguments already checked)."""
     rng = random.Random(seed)
-    n, m = len(xs), len(bs)
-    ratios: list[float] = []
-    for _ in range(resamples):
-        num = reduce_values(rng.choices(xs, k=n), method)
-        den = bs[0] if fixed else reduce_values(rng.choices(bs, k=m), method)
-        if den != 0:
-            ratios.append(num / den)
+    ratios: list[float]
+    if fixed:
+        den = bs[0]
+        ratios = [s / den for s in _resample_stats(rng, list(xs), resamples, method)]
+    else:
+        # Current and baseline draws alternate in the generator's stream; rare, kept plain.
+        ratios = []
+        for _ in range(resamples):
+            num = reduce_values(rng.choices(xs, k=len(xs)), method)
+            den = reduce_values(rng.choices(bs, k=len(bs)), method)
+            if den != 0:
+                ratios.append(num / den)
     ratios.sort()
     alpha = 1 - level
-    return Interval(
-        low=quantile(ratios, alpha / 2),
-        high=quantile(ratios, 1 - alpha / 2),
-        level=level,
-        method=f"bootstrap-{method}",
-    )
+    return quantile(ratios, alpha / 2), quantile(ratios, 1 - alpha / 2)
+
+
+def clear_interval_cache() -> None:
+    """Forget remembered bootstrap intervals (for benchmarks timing the computation)."""
+    _bootstrap_ends.cache_clear()
 
 
 def hodges_lehmann_ratio(current: Sequence[float], baseline: Sequence[float]) -> float:
