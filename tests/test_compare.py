@@ -2,18 +2,29 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from benchgate.compare import compare, judge, refresh_decision, units_match
+from benchgate.confidence import annotate
+from benchgate.config import load_config
 from benchgate.model import (
     Baseline,
     BenchSummary,
+    Measurement,
     ReducedMetric,
     ReducedSet,
+    RunRecord,
     RunStatus,
     Status,
 )
+from benchgate.pipeline import write_out_report
+from benchgate.reduce import reduce_runs
+from benchgate.report import render_out_report, render_text
+from benchgate.results import write_bench_runs
 from benchgate.stats import spread_of
+from conftest import write_baselines
 
 P, IMP, W, F = Status.PASS, Status.IMPROVED, Status.WARN, Status.FAIL
 
@@ -174,3 +185,63 @@ def test_refresh_decision_sentences() -> None:
     reduced = _set([_metric("a.x", [50] * 5), _metric("a.y", [50] * 5)], {"a": RunStatus.OK})
     c = compare(reduced, {"a.x": _baseline("a.x", 100), "a.y": _baseline("a.y", 100)})
     assert refresh_decision(c).startswith("2 metrics breach degradation")
+
+
+def _runs(bench: str, values: dict[str, list[float]]) -> list[RunRecord]:
+    n = len(next(iter(values.values())))
+    return [
+        RunRecord(
+            run_id=f"{bench}-{i}",
+            bench=bench,
+            invocation="inv",
+            started=f"2026-01-01T00:00:{i:02d}",
+            duration_s=1.0,
+            status=RunStatus.OK,
+            metrics={k: Measurement(v[i], "ops/sec", True) for k, v in values.items()},
+        )
+        for i in range(n)
+    ]
+
+
+def _table_rows(report: str) -> dict[str, list[str]]:
+    """The verdict table of report.md: key -> its cells."""
+    rows = {}
+    for line in report.split("## Comparison with baselines.json")[1].splitlines():
+        cells = [c.strip() for c in line.strip("|").split(" | ")]
+        if len(cells) > 2 and cells[1].startswith("`"):
+            rows[cells[1].strip("`")] = cells
+    return rows
+
+
+def test_report_md_verdicts_carry_interval_and_unsure_like_compare() -> None:
+    runs = {
+        "a": _runs("a", {"sure": [80.0, 80.5, 79.5, 80.2, 79.8], "edge": [70, 84, 95, 84.5, 100]})
+    }
+    reduced = reduce_runs(runs)
+    baselines = {"a.sure": _baseline("a.sure", 100), "a.edge": _baseline("a.edge", 100)}
+    c = compare(reduced, baselines)
+    annotate(c, reduced, baselines)
+    rows = _table_rows(render_out_report(runs, reduced, c))
+    text = render_text(c)
+    for key, unsure in (("a.sure", False), ("a.edge", True)):
+        note = rows[key][-1]
+        assert rows[key][0] == "FAIL" and "% CI " in note
+        assert ("unsure" in note) is unsure
+        assert note in text  # the NOTE column of `benchgate compare`, word for word
+
+
+def test_report_md_note_cells_stay_one_cell() -> None:
+    reduced = _set([], {"e": RunStatus.ERROR}, {"e": "bad | input <x>"})
+    c = compare(reduced, {"e.y": _baseline("e.y", 100)})
+    rows = _table_rows(render_out_report({}, reduced, c))
+    assert len(rows["e.y"]) == 7 and "bad \\| input &lt;x&gt;" in rows["e.y"][-1]
+
+
+def test_write_out_report_annotates_verdicts(project: Path) -> None:
+    config = load_config(project)
+    runs = _runs("a", {"x": [80.0, 80.5, 79.5, 80.2, 79.8]})
+    write_bench_runs(config.out_path, "a", runs)
+    write_baselines(project, {"a.x": {"value": 100.0, "unit": "ops/sec"}})
+    report = write_out_report(config, config.out_path).read_text()
+    # Five runs: the bootstrap interval is [min, max] / baseline, a sure FAIL.
+    assert _table_rows(report)["a.x"][-1] == "95% CI -20.5%..-19.5%"

@@ -115,6 +115,21 @@ def baseline_environment(config: Config) -> dict[str, Any] | None:
     return read_baseline_environment(config.report_path)
 
 
+def compare_with_baselines(
+    runs: dict[str, list[RunRecord]],
+    reduced: ReducedSet,
+    baselines: dict[str, Baseline],
+    baseline_env: dict[str, Any] | None,
+) -> Comparison:
+    """Compare with the baselines, add the warnings, intervals and "unsure" labels."""
+    from benchgate.confidence import annotate  # intervals and "unsure": extra information
+
+    comparison = compare(reduced, baselines)
+    comparison.warnings = comparison_warnings(runs, reduced, comparison, baseline_env)
+    annotate(comparison, reduced, baselines, runs)
+    return comparison
+
+
 def gate(
     config: Config,
     out_dir: Path,
@@ -130,11 +145,7 @@ def gate(
         )
         if baseline_env is None:
             baseline_env = baseline_environment(config)
-    comparison = compare(reduced, baselines)
-    comparison.warnings = comparison_warnings(runs, reduced, comparison, baseline_env)
-    from benchgate.confidence import annotate  # intervals and "unsure": extra information
-
-    annotate(comparison, reduced, baselines, runs)
+    comparison = compare_with_baselines(runs, reduced, baselines, baseline_env)
     return Gate(runs, reduced, baselines, comparison)
 
 
@@ -148,10 +159,7 @@ def write_out_report(config: Config, out_dir: Path, reduced: ReducedSet | None =
         baselines = load_baselines(
             config.baselines_path, config.degradation_pct_max, config.variance_pct_warn
         )
-        comparison = compare(reduced, baselines)
-        comparison.warnings = comparison_warnings(
-            runs, reduced, comparison, baseline_environment(config)
-        )
+        comparison = compare_with_baselines(runs, reduced, baselines, baseline_environment(config))
     except BenchgateError as exc:
         note = f"No comparison: {exc}"
     path = out_dir / REPORT_FILE

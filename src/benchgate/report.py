@@ -212,16 +212,19 @@ def render_out_report(
         lines.append(refresh_decision(comparison))
         for w in comparison.warnings:
             lines.append(f"- {w}")
+        from benchgate.ci import _md_cell  # ci imports this module: import when used
+
         lines += [
             "",
-            "| status | key | baseline | current | unit | delta |",
-            "| --- | --- | ---: | ---: | --- | ---: |",
+            "| status | key | baseline | current | unit | delta | note |",
+            "| --- | --- | ---: | ---: | --- | ---: | --- |",
         ]
         order = {s: i for i, s in enumerate(STATUS_ORDER)}
         for v in sorted(comparison.verdicts, key=lambda v: order[v.status]):
+            # The NOTE of `benchgate compare`: interval, "unsure", confirmation, reason.
             lines.append(
                 f"| {v.status.label} | `{v.key}` | {fmt_num(v.baseline)} | {fmt_num(v.current)} "
-                f"| {v.unit or '-'} | {fmt_pct(v.delta_pct)} |"
+                f"| {v.unit or '-'} | {fmt_pct(v.delta_pct)} | {_md_cell(_note(v))} |"
             )
     elif baselines_note:
         lines += ["", f"_{baselines_note}_"]
