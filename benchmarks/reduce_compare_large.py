@@ -10,8 +10,10 @@ Then each stage a ``benchgate compare`` goes through is timed on it with
 * ``reduce_runs_per_sec``: reducing the 4,000 runs to medians with their spread;
 * ``compare_metrics_per_sec``: judging the 1,000 metrics against their baselines;
 * ``intervals_metrics_per_sec``: confidence intervals and "unsure" labels (bootstrap of
-  the median), on the first 10 benches (50 metrics) because it is by far the slowest;
-* ``report_metrics_per_sec``: rendering report.md and the text verdict table.
+  the median, 2,000 resamples each) for the 1,000 metrics, computed afresh every call
+  (benchgate remembers recent intervals within a process; that cache is emptied first);
+* ``report_metrics_per_sec``: rendering report.md and the text verdict table (verdicts
+  with their intervals, as ``benchgate compare`` and report.md show them).
 
 Run it alone with ``python benchmarks/reduce_compare_large.py``.
 """
@@ -38,12 +40,12 @@ from benchgate.model import (
 from benchgate.reduce import reduce_runs
 from benchgate.report import render_out_report, render_text
 from benchgate.results import load_runs, write_bench_runs
+from benchgate.stats import clear_interval_cache
 
 BENCHES = 200
 METRICS = 5
 RUNS = 20
 SAMPLES = 5
-INTERVAL_BENCHES = 10
 SEED = 20240917
 
 ENV = {
@@ -109,16 +111,6 @@ def build_out_dir(root: Path) -> tuple[Path, dict[str, Baseline]]:
     return out_dir, baselines
 
 
-def _subset(reduced: ReducedSet, benches: int) -> ReducedSet:
-    names = {_bench_name(i) for i in range(benches)}
-    return ReducedSet(
-        method=reduced.method,
-        metrics={k: m for k, m in reduced.metrics.items() if m.bench in names},
-        benches={k: b for k, b in reduced.benches.items() if k in names},
-        run_ids=reduced.run_ids,
-    )
-
-
 @dataclass
 class World:
     """What every timed operation works on, built once (untimed)."""
@@ -128,7 +120,6 @@ class World:
     runs: dict[str, list[RunRecord]]
     reduced: ReducedSet
     comparison: Comparison
-    small: ReducedSet
 
 
 def build_world(root: Path) -> World:
@@ -137,7 +128,8 @@ def build_world(root: Path) -> World:
     runs = load_runs(out_dir)
     reduced = reduce_runs(runs, "median")
     comparison = compare(reduced, baselines)
-    return World(out_dir, baselines, runs, reduced, comparison, _subset(reduced, INTERVAL_BENCHES))
+    annotate(comparison, reduced, baselines)
+    return World(out_dir, baselines, runs, reduced, comparison)
 
 
 def load(w: World) -> None:
@@ -153,7 +145,8 @@ def compare_all(w: World) -> None:
 
 
 def intervals(w: World) -> None:
-    annotate(compare(w.small, w.baselines), w.small, w.baselines)
+    clear_interval_cache()
+    annotate(compare(w.reduced, w.baselines), w.reduced, w.baselines)
 
 
 def render(w: World) -> None:
@@ -165,7 +158,7 @@ def main() -> None:
     """Build the out-dir once, then time each stage; prints the canonical JSON."""
     with tempfile.TemporaryDirectory(prefix="benchgate-dogfood-") as tmp:
         w = build_world(Path(tmp))
-        # Each call takes from ~5 ms to ~1.5 s: one call per loop is enough above 0.05 s,
+        # Each call takes from ~5 ms to ~10 s: one call per loop is enough above 0.05 s,
         # and calibration's own calls warm up, so the slow stages skip a separate warm-up.
         common: dict[str, Any] = {"args": (w,), "disable_gc": False, "min_time": 0.05}
         n_runs, n_metrics = BENCHES * RUNS, BENCHES * METRICS
@@ -178,7 +171,7 @@ def main() -> None:
         )(compare_all)
         bench.metric(
             "intervals_metrics_per_sec",
-            items_per_call=len(w.small.metrics),
+            items_per_call=n_metrics,
             unit="metrics/sec",
             **slow,
         )(intervals)
