@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -250,7 +251,12 @@ def test_killed_run_loses_no_earlier_data(
     project: Path, write_bench: Callable[[str, str], Path], cli: Callable[..., Result]
 ) -> None:
     write_bench("a", const_bench({"x_per_s": (1.0, "ops/sec")}))
-    write_bench("b", "import time\ntime.sleep(60)\n")
+    # b records its PID: it runs in its own session, which a SIGKILL of the runner does
+    # not reach, and the test must not leave it behind.
+    write_bench(
+        "b",
+        "import os, pathlib, time\npathlib.Path('b.pid').write_text(str(os.getpid()))\ntime.sleep(60)\n",
+    )
     assert cli("run", "-k", "a").exit_code == 0
     out = project / "tests" / "reports" / "bench"
     env = dict(os.environ)
@@ -265,14 +271,19 @@ def test_killed_run_loses_no_earlier_data(
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             try:
-                if len(json.loads((out / "a.json").read_text())["runs"]) == 2:
-                    break
+                runs_a = json.loads((out / "a.json").read_text())["runs"]
+                if len(runs_a) == 2 and (project / "b.pid").exists():
+                    break  # a's new run is saved and b is midway
             except (json.JSONDecodeError, FileNotFoundError):
                 pass
             time.sleep(0.05)
         os.killpg(proc.pid, signal.SIGKILL)
     finally:
         proc.wait(timeout=30)
+        pid_file = project / "b.pid"
+        if pid_file.exists():
+            with contextlib.suppress(ProcessLookupError, ValueError):
+                os.kill(int(pid_file.read_text()), signal.SIGKILL)
     runs = json.loads((out / "a.json").read_text())["runs"]
     assert len(runs) == 2 and all(r["status"] == "ok" for r in runs)
     assert not (out / "b.json").exists()
