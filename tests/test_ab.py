@@ -250,3 +250,14 @@ def test_confirm_with_nothing_unsure_says_so(repo: Path, cli: Callable[..., Resu
     assert "nothing to confirm" in r.output
     head = repo / "tests" / "reports" / "bench" / "ab" / "head" / "vm.json"
     assert len(read_result_file(head)) == 3
+
+
+def test_confirm_time_limit_stops_confirming(repo: Path, cli: Callable[..., Result]) -> None:
+    # Unsure FAIL (as above); 1 ms of confirming: the limit is checked before each round,
+    # so exactly one round runs and the bench stops on the time limit.
+    set_counting_speed(repo, [800, 1200, 800, 1200, 840], then=1000)
+    r = cli("ab", "--base", "HEAD", "--confirm", "--confirm-time", "0.001", "--format", "json")
+    doc = ab_json(r)
+    m = row(doc, "vm.steps_per_sec")
+    assert m["confirmed_pairs"] == 1 and m["pairs"] == 6
+    assert doc["summary"]["confirm"]["stopped"] == {"vm": "time limit"}

@@ -2,8 +2,9 @@
 
 The scoring is tested on synthetic verdict lists with known answers; the harness itself
 runs end to end in its ``--tiny`` size (one trial, two drops, contended, a tiny workload:
-every gate's machinery, a few seconds per trial), and only the table's structure and
-arithmetic are asserted: its verdicts depend on the machine.
+every gate's machinery, a few seconds per trial) and in its ``--quick`` size on the two
+cheapest gates (the whole grid), and only the table's structure and arithmetic are
+asserted: its verdicts depend on the machine.
 """
 
 from __future__ import annotations
@@ -248,3 +249,25 @@ def test_tiny_run_produces_the_table(tmp_path: Path) -> None:
     assert md.strip() in proc.stdout
     table = [ln for ln in md.splitlines() if ln.startswith("| ") and "---" not in ln]
     assert len(table) == 1 + len(gates) * len(conditions)
+
+
+def test_quick_size_produces_its_table(tmp_path: Path) -> None:
+    """`--quick` end to end: its whole grid (both conditions, every drop, one trial), on the
+    two cheapest gates so that the suite stays fast; the other gates' machinery is the
+    ``--tiny`` test's."""
+    out = tmp_path / "quick.md"
+    proc = subprocess.run(
+        [sys.executable, str(SCRIPT), "--quick", "--gates", "single-run,naive", "--out", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    result = json.loads(out.with_suffix(".json").read_text())
+    s = result["settings"]
+    assert s["name"] == "quick" and s["trials"] == 1
+    assert s["conditions"] == ["quiet", "contended"] and len(s["drops"]) == 5
+    assert len(result["outcomes"]) == 2 * 5 * 2
+    table = [ln for ln in out.read_text().splitlines() if ln.startswith("| ") and "---" not in ln]
+    assert len(table) == 1 + 2 * 2
+    assert all(r["n"] == 5 for r in result["summary"])

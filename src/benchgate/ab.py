@@ -581,7 +581,7 @@ def run_ab(
     ``confirm_rounds`` > 0 is ``--confirm``: the benches with a paired verdict worth
     confirming (:func:`benchgate.confirm.worth_confirming`) get more interleaved rounds,
     one bench-pair at a time round-robin, until settled, ``confirm_rounds`` more rounds,
-    or ``confirm_time`` seconds since the start; every metric is judged on all its pairs.
+    or ``confirm_time`` seconds of confirming; every metric is judged on all its pairs.
     """
     if repeat < 1:
         raise BenchgateError("must be at least 1", key="--repeat")
@@ -677,7 +677,7 @@ def run_ab(
                 rejudge,
                 repeat,
                 confirm_rounds,
-                None if confirm_time is None else t0 + confirm_time,
+                None if confirm_time is None else time.perf_counter() + confirm_time,
             )
 
     warnings.extend(more)
