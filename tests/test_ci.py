@@ -73,9 +73,7 @@ def comparison() -> Comparison:
                 None,
                 reason="exit code 1\nTraceback: RuntimeError: kaboom\x1b[0m",
             ),
-            verdict(
-                "new.ops", Status.NEW, None, 5123.0, reason="not in baselines.json"
-            ),
+            verdict("new.ops", Status.NEW, None, 5123.0, reason="not in baselines.json"),
         ],
         warnings=["Scaling governor is powersave, not performance", "3 runs were disturbed"],
     )

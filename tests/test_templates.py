@@ -179,7 +179,8 @@ def test_github_pr_check() -> None:
     runs = _gh_runs("pr-check")
     assert 'benchgate run --repeat "$BENCH_PR_REPEAT" -k "$BENCH_PR_FILTER"' in runs
     assert (
-        'benchgate ab --base "$BASE_SHA" --repeat "$BENCH_PR_AB_REPEAT" --confirm -k "$BENCH_PR_FILTER"' in runs
+        'benchgate ab --base "$BASE_SHA" --repeat "$BENCH_PR_AB_REPEAT" --confirm -k "$BENCH_PR_FILTER"'
+        in runs
     )
     assert re.search(
         r'benchgate compare --baselines-rev "\$BASELINES_REV" .*--format markdown .*'
