@@ -244,6 +244,28 @@ def test_confirm_stops_when_settled_and_leaves_sure_verdicts_alone(
     assert steady["confirmed_pairs"] == 0 and steady["before"] is None and steady["pairs"] == 3
 
 
+def test_confirm_marks_only_the_metrics_it_was_made_for(
+    repo: Path, cli: Callable[..., Result]
+) -> None:
+    # One bench, two metrics: steps_per_sec unsure (as above), const_per_sec steady.
+    (repo / "tests" / "bench" / "vm.py").write_text(
+        "import json\nimport mylib\n"
+        "print(json.dumps({'metrics': {"
+        "'steps_per_sec': {'value': mylib.SPEED, 'unit': 'steps/sec'},"
+        "'const_per_sec': {'value': 5.0, 'unit': 'ops/sec'}}}))\n"
+    )
+    git(repo.parent, "add", "-A")
+    git(repo.parent, "commit", "-q", "-m", "two metrics")
+    set_counting_speed(repo, [800, 1200, 800, 1200, 840], then=1000)
+    doc = ab_json(
+        cli("ab", "--base", "HEAD", "--confirm", "--confirm-runs", "2", "--format", "json")
+    )
+    steps, const = row(doc, "vm.steps_per_sec"), row(doc, "vm.const_per_sec")
+    assert steps["confirmed_pairs"] == 2 and steps["before"] is not None
+    assert const["confirmed_pairs"] == 0 and const["before"] is None
+    assert const["pairs"] == steps["pairs"] == 7  # the bench ran: both have more pairs
+
+
 def test_confirm_with_nothing_unsure_says_so(repo: Path, cli: Callable[..., Result]) -> None:
     r = cli("ab", "--base", "HEAD", "--repeat", "3", "--confirm")
     assert r.exit_code == 0, r.output

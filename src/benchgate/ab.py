@@ -512,8 +512,8 @@ def _confirm(
     keeps alternating); after it every metric is judged again on all its pairs. A bench
     stops when none of its metrics is worth confirming any more, after ``budget`` more
     rounds, or when ``deadline`` (a ``time.perf_counter()`` value) has passed. Returns the
-    final metrics, each with ``confirmed_pairs`` and ``before`` set where it was
-    confirmed, and why each confirmed bench stopped.
+    final metrics, with ``confirmed_pairs`` and ``before`` set on those the rounds were
+    made for, and why each confirmed bench stopped.
     """
     from benchgate.confirm import BUDGET, SETTLED, TIME
 
@@ -544,8 +544,10 @@ def _confirm(
             elif extra[b.name] >= budget:
                 stopped[b.name] = BUDGET
                 active.remove(b)
+    # Like `compare --confirm`: the metrics the rounds were made for say so; the bench's
+    # other metrics simply have more pairs.
     for m in metrics:
-        if m.key in before and m.bench in targets:
+        if m.key in before and m.key in targets.get(m.bench, ()):
             m.confirmed_pairs = extra[m.bench]
             m.before = before[m.key]
     return metrics, stopped
