@@ -129,7 +129,9 @@ def load_config(root: Path | None = None) -> Config:
             want = " or ".join(t.__name__ for t in types)
             raise BenchgateError(f"must be {want}", pyproject, f"tool.benchgate.{key}")
         if name == "env" and isinstance(val, dict):
-            val = {str(k): str(v) for k, v in val.items()}
+            # Added to the method's defaults, not instead of them: a project that adds
+            # PYTHONPATH keeps PYTHONHASHSEED=0. A default is changed by naming it.
+            val = {**DEFAULT_ENV, **{str(k): str(v) for k, v in val.items()}}
         values[name] = val
     cfg = replace(cfg, source=pyproject, **values)
     for name in ("degradation_pct_max", "variance_pct_warn", "disturbed_share"):

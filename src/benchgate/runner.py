@@ -8,6 +8,7 @@ runs kills the bench's whole process group before the interrupt propagates.
 from __future__ import annotations
 
 import os
+import re
 import resource
 import signal
 import subprocess
@@ -119,6 +120,30 @@ def sigterm_as_interrupt() -> Iterator[None]:
         signal.signal(signal.SIGTERM, old)
 
 
+_NO_MODULE = re.compile(r"ModuleNotFoundError: No module named '([\w.]+)'")
+
+
+def import_hint(last_line: str, root: Path) -> str | None:
+    """What to do when a bench cannot import the project's own package.
+
+    The runner runs benches with the interpreter's own import path, as the project's users
+    would: a package that lives in the project (``src/<name>`` or ``<name>``) but is not
+    installed is not importable. Say so, with the two fixes, instead of a bare traceback.
+    """
+    m = _NO_MODULE.search(last_line)
+    if m is None:
+        return None
+    top = m.group(1).split(".", 1)[0]
+    for where in (root / "src", root):
+        if (where / top).is_dir() or (where / f"{top}.py").is_file():
+            rel = "src" if where != root else "."
+            return (
+                f"{top!r} is in this project ({rel}/) but not installed: `pip install -e .`, "
+                f'or env = {{PYTHONPATH = "{rel}"}} in [tool.benchgate]'
+            )
+    return None
+
+
 def _kill_group(proc: subprocess.Popen[str]) -> None:
     """SIGKILL the bench's process group (its session), so its own children die too."""
     try:
@@ -224,6 +249,9 @@ def execute(
         last = _last_line(stderr)
         if last:
             record.reason += f": {last}"
+            hint = import_hint(last, root)
+            if hint:
+                record.reason += f" ({hint})"
         return record
     if out.error:
         record.reason = out.error
