@@ -206,16 +206,21 @@ def test_contention_hogs_are_killed_even_on_error(ga: ModuleType) -> None:
         assert none == []
 
 
-def test_tiny_run_produces_the_table(tmp_path: Path) -> None:
-    out = tmp_path / "acc.md"
+def run_script(out: Path, *args: str) -> tuple[subprocess.CompletedProcess[str], dict[str, Any]]:
+    """Run the benchmark script with ``args``, writing to ``out``; (process, its JSON)."""
     proc = subprocess.run(
-        [sys.executable, str(SCRIPT), "--tiny", "--out", str(out)],
+        [sys.executable, str(SCRIPT), *args, "--out", str(out)],
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=300,
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
-    result = json.loads(out.with_suffix(".json").read_text())
+    return proc, json.loads(out.with_suffix(".json").read_text())
+
+
+def test_tiny_run_produces_the_table(tmp_path: Path) -> None:
+    out = tmp_path / "acc.md"
+    proc, result = run_script(out, "--tiny")
     s = result["settings"]
     gates, drops, conditions = s["gates"], s["drops"], s["conditions"]
     assert gates == [
@@ -256,14 +261,7 @@ def test_quick_size_produces_its_table(tmp_path: Path) -> None:
     two cheapest gates so that the suite stays fast; the other gates' machinery is the
     ``--tiny`` test's."""
     out = tmp_path / "quick.md"
-    proc = subprocess.run(
-        [sys.executable, str(SCRIPT), "--quick", "--gates", "single-run,naive", "--out", str(out)],
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    result = json.loads(out.with_suffix(".json").read_text())
+    _proc, result = run_script(out, "--quick", "--gates", "single-run,naive")
     s = result["settings"]
     assert s["name"] == "quick" and s["trials"] == 1
     assert s["conditions"] == ["quiet", "contended"] and len(s["drops"]) == 5
