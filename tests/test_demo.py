@@ -65,3 +65,27 @@ def test_the_bundled_demo_copies(tmp_path: Path) -> None:
     assert (dest / "pyproject.toml").is_file() and (dest / "tests" / "bench").is_dir()
     for name in demo.DEMO_IGNORE:
         assert not list(dest.rglob(name)), name
+
+
+def test_demo_runs_the_main_job_end_to_end(tmp_path: Path) -> None:
+    """`benchgate demo` on the real bundled suite, one run per bench: every bench reports
+    (msgspec or cbor2 may be absent: SKIPPED is fine), the verdict table and the report
+    are there, and the exit code is 0 without --strict whatever the verdicts."""
+    from click.testing import CliRunner
+
+    from benchgate.cli import main
+
+    dest = tmp_path / "demo"
+    r = CliRunner().invoke(main, ["demo", "--dir", str(dest), "--repeat", "1"])
+    assert r.exit_code == 0, r.output
+    assert "STATUS" in r.output and "benchgate:" in r.output
+    assert (dest / "tests" / "reports" / "bench" / "report.md").is_file()
+    keys = {
+        "vm_counter_runtime.steps_per_sec",
+        "da_rs_encode.encode_MBps",
+        "da_nmt_build.leaves_per_sec",
+        "miner_hash_loop.hashes_per_sec",
+        "mempool_select.p90_s",
+    }
+    assert all(k in r.output for k in keys)
+    assert "ERROR" not in r.output.split("benchgate:")[0]  # no bench crashed

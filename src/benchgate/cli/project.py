@@ -69,13 +69,21 @@ def init(ctx: click.Context, force: bool, ci: str | None) -> None:
 @click.option(
     "--repeat", type=click.IntRange(min=1), default=5, show_default=True, help="Runs per bench."
 )
+@click.option(
+    "--strict",
+    is_flag=True,
+    help="Exit with the gate's code (1 on FAIL, NEW, MISSING or ERROR), as CI would.",
+)
 @click.pass_context
-def demo(ctx: click.Context, dest: str | None, repeat: int) -> None:
+def demo(ctx: click.Context, dest: str | None, repeat: int, strict: bool) -> None:
     """Run the main job on the bundled demo suite.
 
     Copies the demo project, runs its benches 5 times (round-robin), reduces by
     median, compares with the demo's own baselines.json and prints the verdicts.
-    The exit code is the gate's.
+    The demo's baselines were measured on another machine, so the verdicts say as
+    much about this machine as about the code: the exit code is 0 once the job has
+    run, whatever the gate says (the last line says what CI would do), unless
+    --strict asks for the gate's own exit code.
 
     \b
     Example:
@@ -113,4 +121,10 @@ def demo(ctx: click.Context, dest: str | None, repeat: int) -> None:
     click.echo("")
     click.echo(render_text(result.comparison), nl=False)
     click.echo(f"\nreport: {report}")
-    ctx.exit(1 if result.comparison.gating() else 0)
+    failed = bool(result.comparison.gating())
+    if failed and not strict:
+        click.echo(
+            "in CI `benchgate compare` would exit 1 here; the demo's baselines come from "
+            "another machine (benchgate demo --strict exits as the gate does)"
+        )
+    ctx.exit(1 if failed and strict else 0)
