@@ -10,7 +10,7 @@ import click
 from benchgate.cli.common import get_config
 from benchgate.config import load_config
 from benchgate.discovery import discover
-from benchgate.model import RunStatus
+from benchgate.model import RunStatus, Status
 from benchgate.pipeline import gate, write_out_report
 from benchgate.reduce import reduce_runs, write_reduced
 from benchgate.report import render_text
@@ -82,8 +82,8 @@ def demo(ctx: click.Context, dest: str | None, repeat: int, strict: bool) -> Non
     median, compares with the demo's own baselines.json and prints the verdicts.
     The demo's baselines were measured on another machine, so the verdicts say as
     much about this machine as about the code: the exit code is 0 once the job has
-    run, whatever the gate says (the last line says what CI would do), unless
-    --strict asks for the gate's own exit code.
+    run, whatever the verdicts (the last line says what CI would do), 1 if a bench
+    crashed (ERROR); --strict asks for the gate's own exit code.
 
     \b
     Example:
@@ -122,9 +122,10 @@ def demo(ctx: click.Context, dest: str | None, repeat: int, strict: bool) -> Non
     click.echo(render_text(result.comparison), nl=False)
     click.echo(f"\nreport: {report}")
     failed = bool(result.comparison.gating())
-    if failed and not strict:
+    crashed = result.comparison.counts()[Status.ERROR] > 0  # a broken bench is no machine artefact
+    if failed and not strict and not crashed:
         click.echo(
             "in CI `benchgate compare` would exit 1 here; the demo's baselines come from "
             "another machine (benchgate demo --strict exits as the gate does)"
         )
-    ctx.exit(1 if failed and strict else 0)
+    ctx.exit(1 if crashed or (failed and strict) else 0)
