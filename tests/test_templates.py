@@ -405,7 +405,7 @@ def test_pr_check_passes_a_metric_the_pr_adds_with_its_baseline(
     r = cli("compare", "--baselines-rev", "main", "--allow", "missing", "--no-github")
     assert r.exit_code == 0, r.output
     new = next(line for line in r.output.splitlines() if line.startswith("NEW"))
-    assert "b.ops" in new and "PR proposes 500" in new
+    assert "b.ops" in new and "PR proposes 500" in new and "baseline added by this change" in new
     assert cli("compare", "--allow", "missing", "--no-github").exit_code == 0  # HEAD's own
 
     # A metric added without a baseline is NEW and fails the check, unless allowed.

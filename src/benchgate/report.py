@@ -60,6 +60,8 @@ def _note(v: Any) -> str:
         bits.append(f"{int(v.interval.level * 100)}% CI {lo:+.1f}%..{hi:+.1f}%")
     if v.proposed is not None:
         bits.append(f"PR proposes {fmt_num(v.proposed)}")
+    if v.added_with_baseline:
+        bits.append("baseline added by this change")
     if v.reason and v.status in (Status.SKIPPED, Status.ERROR, Status.MISSING):
         bits.append(v.reason.splitlines()[0][:120])
     return "; ".join(bits)
