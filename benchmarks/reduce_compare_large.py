@@ -9,8 +9,8 @@ Then each stage a ``benchgate compare`` goes through is timed on it with
 * ``load_runs_per_sec``: reading and validating the 200 result files (4,000 runs);
 * ``reduce_runs_per_sec``: reducing the 4,000 runs to medians with their spread;
 * ``compare_metrics_per_sec``: judging the 1,000 metrics against their baselines;
-* ``intervals_metrics_per_sec``: confidence intervals and "unsure" labels (bootstrap of
-  the median, 2,000 resamples each) for the 1,000 metrics, computed afresh every call
+* ``intervals_metrics_per_sec``: confidence intervals and "unsure" labels (the exact
+  bootstrap distribution of the median) for the 1,000 metrics, computed afresh every call
   (benchgate remembers recent intervals within a process; that cache is emptied first);
 * ``report_metrics_per_sec``: rendering report.md and the text verdict table (verdicts
   with their intervals, as ``benchgate compare`` and report.md show them).

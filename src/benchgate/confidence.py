@@ -11,7 +11,8 @@ thresholds are ``1 + ...`` and the sides swap). Judging the interval's ends with
 Which interval (see docs/statistics.md):
 
 - baseline is one number (baselines.json ``value``): percentile bootstrap of the
-  reduced statistic (median by default) of the current runs, divided by the baseline;
+  reduced statistic (median by default) of the current runs, divided by the baseline
+  (exact for the median, 2,000 seeded resamples for the other methods);
 - baseline is a sample (its entry carries the per-run ``values`` it was reduced from,
   or the caller passes ``baseline_samples``): Hodges-Lehmann with the Mann-Whitney
   interval, distribution-free, on log values.

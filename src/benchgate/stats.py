@@ -6,9 +6,9 @@ import functools
 import math
 import random
 import statistics
-from collections.abc import Iterable, Sequence
-from itertools import repeat
-from operator import itemgetter
+from bisect import bisect_left
+from collections.abc import Sequence
+from itertools import accumulate, repeat
 
 from benchgate.errors import BenchgateError
 from benchgate.model import Interval, Spread
@@ -132,12 +132,14 @@ def noise(spread: Spread) -> float:
 # Every interval is for a *ratio*, so one set of thresholds (1 - deg, 1 - warn, 1 + warn,
 # 1 + deg) applies whatever the unit. The rank-based intervals work on log values, where a
 # ratio is a shift; they are distribution-free (no normality assumed). All of it is pure
-# Python and deterministic: the bootstrap draws from a generator with a fixed seed.
+# Python and deterministic: the bootstrap of the median is exact (order statistics), the
+# others draw from a generator with a fixed seed.
 # ---------------------------------------------------------------------------------------
 
 # Default confidence level of every interval.
 CI_LEVEL = 0.95
-# Bootstrap resamples: 2000 keeps the percentile ends stable to a fraction of a percent.
+# Bootstrap resamples (all but the median against a fixed baseline, which is exact): 2000
+# keeps the percentile ends stable to a fraction of a percent.
 BOOTSTRAP_RESAMPLES = 2000
 # Fixed seed: the same runs always give the same interval (reports must not flicker).
 BOOTSTRAP_SEED = 20240917
@@ -160,26 +162,131 @@ def _logs(values: Sequence[float], what: str) -> list[float]:
 
 def _resample_stats(
     rng: random.Random, xs: list[float], resamples: int, method: str
-) -> Iterable[float]:
+) -> list[float]:
     """``reduce_values(rng.choices(xs, k=n), method)`` for each of ``resamples`` draws.
 
     The very draws of ``choices`` (index ``floor(rng.random() * n)``, the same stream),
-    made in one comprehension without its per-call overhead, then grouped, sorted and
-    picked in C loops (zip, map): no Python-level call per resample for the median.
+    made in one comprehension without its per-call overhead, then grouped in a C loop.
     """
     n = len(xs)
     nf = float(n)  # choices multiplies by float(n) too: the same indices
     r = rng.random
     draws = [xs[math.floor(r() * nf)] for _ in repeat(None, resamples * n)]
     groups = zip(*[iter(draws)] * n, strict=True)  # one iterator n times: n-tuples
-    if method != "median":
-        return [reduce_values(g, method) for g in groups]
-    ordered = map(sorted, groups)
-    i = n // 2
+    return [reduce_values(g, method) for g in groups]
+
+
+# The empirical CDF of n runs only takes the values i / n: every quantity below is a
+# function of n and counts, so its tables are computed once per n (runs per metric vary
+# little within a suite).
+@functools.lru_cache(maxsize=64)
+def _binomial_tails(n: int, m: int) -> tuple[float, ...]:
+    """``P(Binomial(n, i / n) >= m)`` for i = 0..n (a sum of the upper terms)."""
+    terms = [(float(math.comb(n, j)), j, n - j) for j in range(m, n + 1)]
+    # All terms are positive: a plain sum loses nothing to cancellation.
+    return tuple(
+        sum(c * (i / n) ** j * ((n - i) / n) ** rest for c, j, rest in terms) for i in range(n + 1)
+    )
+
+
+@functools.lru_cache(maxsize=64)
+def _powers(n: int, a: int) -> tuple[float, ...]:
+    """``(i / n) ** a`` for i = 0..n."""
+    return tuple((i / n) ** a for i in range(n + 1))
+
+
+def _median_points(xs: Sequence[float]) -> tuple[list[float], list[float]]:
+    """The values a resample median can take, ascending, and the CDF at each value.
+
+    See :func:`bootstrap_median_cdf` for the formulas.
+
+    For even n a value can repeat (equal midpoints of different pairs): its CDF is then
+    right at its last copy only, which is all a "first value whose CDF reaches q" needs.
+    """
+    n = len(xs)
+    counts: dict[float, int] = {}
+    for x in xs:
+        counts[x] = counts.get(x, 0) + 1
+    vs = sorted(counts)
+    cum = list(accumulate(counts[v] for v in vs))  # n * F_i; the last is n
     if n % 2:
-        return map(itemgetter(i), ordered)
-    # statistics.median of an even count: the mean of the middle two, computed the same way.
-    return [(a + b) / 2 for a, b in map(itemgetter(i - 1, i), ordered)]
+        # Directly the CDF, no differences taken: exact to float rounding.
+        tails = _binomial_tails(n, (n + 1) // 2)
+        return vs, [tails[c] for c in cum]
+    a = n // 2
+    below = [0, *cum[:-1]]  # n * F_(i-1)
+    tails = _binomial_tails(n, a)  # P(X_(a) <= v_i) = P(Bin(n, F_i) >= a)
+    pw = _powers(n, a)
+    ca = float(math.comb(n, a))
+    # u_i: a draws <= v_i with at least one equal to it; w_j: a draws >= v_j, one equal.
+    u = [ca * (pw[c] - pw[b]) for c, b in zip(cum, below, strict=True)]
+    w = [pw[n - b] - pw[n - c] for c, b in zip(cum, below, strict=True)]
+    pts: list[tuple[float, float]] = []
+    for i, vi in enumerate(vs):
+        # sum_(j > i) w_j telescopes to (1 - F_i)^a; the difference can round below 0.
+        same = tails[cum[i]] - tails[below[i]] - u[i] * pw[n - cum[i]]
+        pts.append((vi, max(same, 0.0)))
+        ui = u[i]
+        # (vi + vj) / 2 exactly as statistics.median computes a midpoint.
+        pts.extend(
+            [((vi + vj) / 2, ui * wj) for vj, wj in zip(vs[i + 1 :], w[i + 1 :], strict=True)]
+        )
+    pts.sort()
+    return [x for x, _ in pts], list(accumulate(p for _, p in pts))
+
+
+def bootstrap_median_cdf(values: Sequence[float]) -> tuple[list[float], list[float]]:
+    """The exact bootstrap distribution of the median of ``values``, as (support, CDF).
+
+    The median of a resample (n draws with replacement) is a function of two of its order
+    statistics, whose distribution follows from the empirical CDF: with the distinct
+    values v_1 < ... < v_k and F_i = #(x <= v_i) / n,
+
+    * odd n, m = (n + 1) / 2: P(median <= v_i) = P(Binomial(n, F_i) >= m);
+    * even n, a = n / 2, the median is (X_(a) + X_(a+1)) / 2, and for i < j
+      P(X_(a) = v_i, X_(a+1) = v_j) = C(n, a) (F_i^a - F_(i-1)^a) ((1 - F_(j-1))^a - (1 - F_j)^a)
+      (a draws at most v_i, one of them v_i; the other a at least v_j, one of them v_j);
+      P(X_(a) = X_(a+1) = v_i) is P(X_(a) = v_i) less the pairs with j > i.
+
+    Returns the distinct values the resample median can take, ascending, and
+    P(median <= value) for each (the last is 1). O(k^2) for even n (pairs of values).
+    Values must be finite.
+    """
+    if not values:
+        raise ValueError("no values")
+    vals, cum = _median_points([float(x) for x in values])
+    support: list[float] = []
+    cdf: list[float] = []
+    for x, c in zip(vals, cum, strict=True):
+        if support and support[-1] == x:
+            cdf[-1] = c
+        else:
+            support.append(x)
+            cdf.append(c)
+    return support, cdf
+
+
+# A computed CDF within this of a quantile level counts as reaching it (float rounding).
+_CDF_SLACK = 1e-12
+
+
+def _exact_median_ratio_ends(xs: Sequence[float], den: float, level: float) -> tuple[float, float]:
+    """Percentile interval of median(resample) / ``den`` from the exact distribution.
+
+    The Monte-Carlo code takes linear-interpolation quantiles of B sorted ratios; as B
+    grows both order statistics it interpolates between tend to the smallest ratio whose
+    CDF reaches the quantile level, so that is each end here (the generalised inverse).
+    """
+    if den < 0:
+        # median(-x) = -median(x) and (-s) / (-den) = s / den exactly: keep the order.
+        xs, den = [-x for x in xs], -den
+    vals, cum = _median_points(xs)
+    alpha = 1 - level
+    last = len(vals) - 1
+    # cum never decreases: the first index whose CDF reaches q, by bisection.
+    lo = vals[min(bisect_left(cum, alpha / 2 - _CDF_SLACK), last)]
+    hi = vals[min(bisect_left(cum, 1 - alpha / 2 - _CDF_SLACK), last)]
+    return lo / den, hi / den
 
 
 def bootstrap_ratio_interval(
@@ -194,8 +301,13 @@ def bootstrap_ratio_interval(
 
     ``stat`` is the reduction ``method`` (median by default, the gate's own statistic).
     A single baseline number is fixed; a baseline sample is resampled too, independently.
-    The runs are resampled with replacement ``resamples`` times from a generator seeded
-    with ``seed``, so the same data always give the same interval.
+
+    For the median against a fixed baseline the bootstrap distribution is computed
+    exactly (:func:`bootstrap_median_cdf`; ``resamples`` and ``seed`` do not apply): no
+    sampling error, and ends on the same sample values or midpoints a very large
+    resampling would give. Otherwise the runs are resampled with replacement
+    ``resamples`` times from a generator seeded with ``seed``, so the same data always
+    give the same interval.
 
     With few runs the bootstrap median can only take the observed values, so for n = 5
     the 95% interval is about [min, max] / baseline: honest about how little 5 runs say.
@@ -227,6 +339,8 @@ def _bootstrap_ends(
     method: str,
 ) -> tuple[float, float]:
     """The interval ends of :func:`bootstrap_ratio_interval` (arguments already checked)."""
+    if fixed and method == "median":
+        return _exact_median_ratio_ends(xs, bs[0], level)
     rng = random.Random(seed)
     ratios: list[float]
     if fixed:
