@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -41,6 +40,7 @@ from benchgate.config import Config
 from benchgate.discovery import Bench, discover, select
 from benchgate.errors import BenchgateError
 from benchgate.fsutil import atomic_write_json
+from benchgate.gitutil import git, last_line, resolve_rev, toplevel
 from benchgate.model import (
     STATUS_ORDER,
     Baseline,
@@ -184,55 +184,15 @@ class ABResult:
 # --- git --------------------------------------------------------------------------------
 
 
-def _git(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
-    try:
-        return subprocess.run(
-            ["git", *args],
-            cwd=cwd,
-            capture_output=True,
-            text=True,
-            stdin=subprocess.DEVNULL,
-            errors="replace",
-        )
-    except FileNotFoundError:
-        raise BenchgateError("git is not installed (benchgate ab needs it)") from None
-
-
-def _last_line(text: str) -> str:
-    lines = [ln.strip() for ln in text.strip().splitlines() if ln.strip()]
-    return lines[-1] if lines else ""
-
-
-def git_toplevel(root: Path) -> Path:
-    """The top of the git checkout holding ``root`` (BenchgateError if there is none)."""
-    r = _git(["rev-parse", "--show-toplevel"], root)
-    if r.returncode != 0:
-        raise BenchgateError("not a git repository (benchgate ab needs one)", root)
-    return Path(r.stdout.strip()).resolve()
-
-
-def resolve_rev(root: Path, rev: str) -> str:
-    """The commit ``rev`` names, as a full hash (BenchgateError for an unknown revision)."""
-    if not rev or rev.startswith("-"):
-        raise BenchgateError(f"not a revision: {rev!r}", key="--base")
-    r = _git(["rev-parse", "--verify", "--quiet", "--end-of-options", f"{rev}^{{commit}}"], root)
-    if r.returncode != 0 or not r.stdout.strip():
-        raise BenchgateError(
-            f"unknown revision {rev!r} (fetch it first, e.g. `git fetch origin main`)",
-            key="--base",
-        )
-    return r.stdout.strip()
-
-
 def _head_state(root: Path) -> tuple[str | None, bool]:
-    r = _git(["rev-parse", "--verify", "--quiet", "HEAD"], root)
+    r = git(["rev-parse", "--verify", "--quiet", "HEAD"], root)
     head = r.stdout.strip() if r.returncode == 0 and r.stdout.strip() else None
-    st = _git(["status", "--porcelain", "--untracked-files=no"], root)
+    st = git(["status", "--porcelain", "--untracked-files=no"], root)
     return head, bool(st.stdout.strip())
 
 
 @contextmanager
-def base_worktree(toplevel: Path, commit: str) -> Iterator[Path]:
+def base_worktree(top: Path, commit: str) -> Iterator[Path]:
     """Check ``commit`` out in a temporary detached worktree; always removed afterwards.
 
     Removal happens in ``finally``, so also on errors and on Ctrl-C (KeyboardInterrupt);
@@ -242,20 +202,20 @@ def base_worktree(toplevel: Path, commit: str) -> Iterator[Path]:
     wt = tmp / "base"
     added = False
     try:
-        r = _git(["worktree", "add", "--detach", "--quiet", str(wt), commit], toplevel)
+        r = git(["worktree", "add", "--detach", "--quiet", str(wt), commit], top)
         if r.returncode != 0:
             raise BenchgateError(
-                f"could not check out {commit[:12]} in a worktree: {_last_line(r.stderr)}",
+                f"could not check out {commit[:12]} in a worktree: {last_line(r.stderr)}",
                 key="--base",
             )
         added = True
         yield wt
     finally:
         if added:
-            _git(["worktree", "remove", "--force", "--force", str(wt)], toplevel)
+            git(["worktree", "remove", "--force", "--force", str(wt)], top)
         shutil.rmtree(tmp, ignore_errors=True)
         if added:
-            _git(["worktree", "prune"], toplevel)
+            git(["worktree", "prune"], top)
 
 
 # --- running ----------------------------------------------------------------------------
@@ -589,8 +549,8 @@ def run_ab(
         raise BenchgateError("must be at least 1", key="--repeat")
     t0 = time.perf_counter()
     root = config.root.resolve()
-    toplevel = git_toplevel(root)
-    commit = resolve_rev(root, base_rev)
+    top = toplevel(root)
+    commit = resolve_rev(top, base_rev, "--base")
     head_commit, dirty = _head_state(root)
     head_benches = select(discover(config), pattern)
     if not head_benches:
@@ -608,8 +568,8 @@ def run_ab(
     if dirty:
         warnings.append("The working tree has uncommitted changes: head = the working tree")
 
-    with base_worktree(toplevel, commit) as wt:
-        base_root = wt / root.relative_to(toplevel)
+    with base_worktree(top, commit) as wt:
+        base_root = wt / root.relative_to(top)
         try:
             found = discover(rerooted(config, base_root), python=sys.executable)
         except BenchgateError as exc:

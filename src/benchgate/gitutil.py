@@ -30,10 +30,11 @@ def git(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
             stdin=subprocess.DEVNULL,
         )
     except FileNotFoundError:
-        raise BenchgateError("git is not installed (this command reads git history)") from None
+        raise BenchgateError("git is not installed (this command needs it)") from None
 
 
-def _last_line(text: str) -> str:
+def last_line(text: str) -> str:
+    """The last non-blank line of ``text`` (git's error is usually there), stripped."""
     lines = [ln.strip() for ln in text.strip().splitlines() if ln.strip()]
     return lines[-1] if lines else ""
 
@@ -120,7 +121,7 @@ def changed_files(top: Path, old: str, new: str) -> list[str]:
     """Paths (relative to the top) that differ between commits ``old`` and ``new``."""
     r = git(["diff", "--name-only", "--no-renames", old, new, "--"], top)
     if r.returncode != 0:
-        raise BenchgateError(f"git diff failed: {_last_line(r.stderr)}")
+        raise BenchgateError(f"git diff failed: {last_line(r.stderr)}")
     return [ln for ln in r.stdout.splitlines() if ln.strip()]
 
 
@@ -148,7 +149,7 @@ def _log(top: Path, args: list[str]) -> list[Commit]:
     fmt = "%H%x1f%h%x1f%ct%x1f%cI%x1f%P%x1f%s%x1e"
     r = git(["log", f"--format={fmt}", *args], top)
     if r.returncode != 0:
-        raise BenchgateError(f"git log failed: {_last_line(r.stderr)}")
+        raise BenchgateError(f"git log failed: {last_line(r.stderr)}")
     out = []
     for rec in r.stdout.split("\x1e"):
         rec = rec.strip("\n")
