@@ -61,15 +61,13 @@ def worth_confirming(
     left alone: at worst it would become a warning, and confirming it would cost runs on
     every noisy bench.
     """
+    if interval is None:
+        return status in CONFIRMABLE and 0 < n < MIN_CI_RUNS
+    if higher_is_better is None or degradation_pct_max is None or variance_pct_warn is None:
+        return False  # not a judged verdict (NEW, MISSING, ...): nothing to confirm
     if status in CONFIRMABLE:
-        if interval is None:
-            return 0 < n < MIN_CI_RUNS
-        if higher_is_better is None or degradation_pct_max is None or variance_pct_warn is None:
-            return False
         return is_unsure(status, interval, higher_is_better, degradation_pct_max, variance_pct_warn)
-    if status in (Status.PASS, Status.IMPROVED) and interval is not None:
-        if higher_is_better is None or degradation_pct_max is None or variance_pct_warn is None:
-            return False
+    if status in (Status.PASS, Status.IMPROVED):
         worse = interval.low if higher_is_better else interval.high
         ends = judge(1.0, worse, higher_is_better, degradation_pct_max, variance_pct_warn)
         return ends is Status.FAIL
