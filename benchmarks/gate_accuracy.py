@@ -19,20 +19,20 @@ that can share runs do):
 ``naive``             the issue's "median of 5, fail beyond 15%" rule (WARN beyond 5%) on
                       ``benchgate``'s 5 runs of each side, plain arithmetic;
 ``benchgate``         default settings: 5 runs each side in fresh processes through
-                      benchgate's runner, medians, ``benchgate.pipeline.gate`` (gates.md
+                      benchgate's runner, medians, ``benchgate.judge.gate.gate`` (gates.md
                       rules, 15%/5%); the baseline entry is the median of the baseline
                       runs. Same rule as ``naive``, so the same verdicts: the interval it
                       adds changes no verdict;
-``benchgate-confirm`` the same runs, then ``benchgate.confirm.confirm_unsure`` (``compare
+``benchgate-confirm`` the same runs, then ``benchgate.judge.confirm.confirm_unsure`` (``compare
                       --confirm``): a verdict unsure where it matters gets up to 10 more
                       candidate runs, judged on all runs;
 ``benchgate-ab``      5 interleaved base/candidate pairs (the order alternates each round,
-                      as ``benchgate ab`` does), judged by ``benchgate.ab.judge_pairs`` on
+                      as ``benchgate ab`` does), judged by ``benchgate.ab.run.judge_pairs`` on
                       the paired ratios. The harness interleaves the two workload sizes
                       itself instead of checking out a git revision in a worktree: the
                       measuring and judging code is benchgate's, only the checkout is not;
 ``benchgate-ab-confirm`` the same 5 pairs, then ``ab --confirm``: while
-                      ``benchgate.confirm.worth_confirming`` says the paired verdict is
+                      ``benchgate.judge.confirm.worth_confirming`` says the paired verdict is
                       unsure where it matters, one more interleaved round, up to 10 more,
                       judged on all pairs. The issue's targets are about this gate;
 ``pytest-benchmark``  the workload as a pytest-benchmark test, baseline with
@@ -502,7 +502,7 @@ class Harness:
         log: Callable[[str], None] | None = None,
     ) -> None:
         from benchgate.config import DEFAULT_ENV
-        from benchgate.runner import RunOptions
+        from benchgate.run.runner import RunOptions
 
         self.size = size
         self.workdir = workdir
@@ -517,7 +517,7 @@ class Harness:
     def _capture_env(self) -> dict[str, Any]:
         """The environment record benchgate stores with each run (captured once: same host)."""
         try:
-            from benchgate.environment import capture_environment
+            from benchgate.machine.environment import capture_environment
         except ImportError:  # older core without environment capture
             return {}
         cpus = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None
@@ -526,8 +526,8 @@ class Harness:
     # -- benchgate's runs ------------------------------------------------------------------
 
     def _run(self, iterations: int, invocation: str) -> Any:
-        from benchgate.discovery import Bench
-        from benchgate.runner import execute
+        from benchgate.run.discovery import Bench
+        from benchgate.run.runner import execute
 
         bench = Bench(BENCH, workload_argv(iterations, self.size))
         return execute(bench, self.workdir, self.options, invocation, self.env_record)
@@ -539,12 +539,12 @@ class Harness:
 
     def benchgate_family(self, drop: float, tdir: Path) -> list[Outcome]:
         """naive, benchgate and benchgate-confirm on one set of runs (the same trial)."""
-        from benchgate.baselines import load_baselines
+        from benchgate.baselines.file import load_baselines
         from benchgate.config import Config
-        from benchgate.discovery import Bench
         from benchgate.fsutil import atomic_write_json
-        from benchgate.pipeline import gate
-        from benchgate.results import write_bench_runs
+        from benchgate.judge.gate import gate
+        from benchgate.run.discovery import Bench
+        from benchgate.run.results import write_bench_runs
 
         size = self.size
         base_n = size.iterations
@@ -617,7 +617,7 @@ class Harness:
         if "benchgate" in self.gates:
             out.append(Outcome(0, "", drop, "benchgate", verdict0, secs, d0))
         if "benchgate-confirm" in self.gates:
-            from benchgate.confirm import confirm_unsure
+            from benchgate.judge.confirm import confirm_unsure
 
             t1 = time.perf_counter()
             res = confirm_unsure(
@@ -643,12 +643,12 @@ class Harness:
         """Interleaved base/candidate pairs judged on their paired ratios (benchgate ab).
 
         ``benchgate-ab``: the first ``size.pairs`` rounds. ``benchgate-ab-confirm``: the
-        same rounds, then, while ``benchgate.confirm.worth_confirming`` says the paired
+        same rounds, then, while ``benchgate.judge.confirm.worth_confirming`` says the paired
         verdict is unsure where it matters, one more round at a time (the side that goes
         first still alternating) up to ``size.confirm_runs`` more, judged on all pairs.
         """
-        from benchgate.ab import judge_pairs
-        from benchgate.confirm import worth_confirming
+        from benchgate.ab.run import judge_pairs
+        from benchgate.judge.confirm import worth_confirming
 
         size = self.size
         base_n, cand_n = size.iterations, _iterations_for(size.iterations, drop)

@@ -27,8 +27,10 @@ from pathlib import Path
 from typing import Any
 
 from benchgate import bench
-from benchgate.compare import compare
-from benchgate.confidence import annotate
+from benchgate.judge.compare import compare
+from benchgate.judge.confidence import annotate
+from benchgate.judge.reduce import reduce_runs
+from benchgate.judge.stats import clear_interval_cache
 from benchgate.model import (
     Baseline,
     Comparison,
@@ -37,10 +39,8 @@ from benchgate.model import (
     RunRecord,
     RunStatus,
 )
-from benchgate.reduce import reduce_runs
-from benchgate.report import render_out_report, render_text
-from benchgate.results import load_runs, write_bench_runs
-from benchgate.stats import clear_interval_cache
+from benchgate.render.report import render_out_report, render_text
+from benchgate.run.results import load_runs, write_bench_runs
 
 BENCHES = 200
 METRICS = 5

@@ -4,7 +4,7 @@ A trivial bench script (it prints one canonical metric and exits) is run two way
 alternately, so that any drift of the machine hits both alike:
 
 * bare: ``subprocess.run([sys.executable, script])``, output captured;
-* benchgate: ``benchgate.runner.execute``, which also starts the disturbance monitor,
+* benchgate: ``benchgate.run.runner.execute``, which also starts the disturbance monitor,
   starts the bench in its own session with benchgate's environment, parses its output
   and builds the run record (the environment record is captured once beforehand, as
   ``benchgate run`` does once per call).
@@ -32,9 +32,9 @@ from pathlib import Path
 from typing import Any
 
 from benchgate.config import DEFAULT_ENV
-from benchgate.discovery import Bench
 from benchgate.model import RunStatus
-from benchgate.runner import RunOptions, execute
+from benchgate.run.discovery import Bench
+from benchgate.run.runner import RunOptions, execute
 
 PAIRS = 15
 
@@ -55,7 +55,7 @@ def _metric(samples: list[float], unit: str) -> dict[str, Any]:
 
 def _env_record(root: Path, env: dict[str, str]) -> dict[str, Any]:
     try:
-        from benchgate.environment import capture_environment
+        from benchgate.machine.environment import capture_environment
     except ImportError:  # environment capture not available: the record stays empty
         return {}
     cpus = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None

@@ -14,7 +14,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from benchgate.cli import main
-from benchgate.environment import fingerprint
+from benchgate.machine.environment import fingerprint
 from benchgate.model import Measurement, RunRecord, RunStatus
 
 

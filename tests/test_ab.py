@@ -15,10 +15,10 @@ from typing import Any
 import pytest
 from click.testing import Result
 
-import benchgate.ab as ab_mod
-from benchgate.ab import run_ab
+import benchgate.ab.run as ab_mod
+from benchgate.ab.run import run_ab
 from benchgate.config import load_config
-from benchgate.results import read_result_file
+from benchgate.run.results import read_result_file
 from conftest import write_baselines
 
 BENCH = (

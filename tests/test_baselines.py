@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from benchgate.baselines import load_baselines
+from benchgate.baselines.file import load_baselines
 from benchgate.errors import BenchgateError
 
 

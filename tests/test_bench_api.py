@@ -22,10 +22,10 @@ import pytest
 
 from benchgate.bench import SKIP_EXIT_CODE, Suite, measure
 from benchgate.config import load_config
-from benchgate.discovery import discover
-from benchgate.protocol import parse_output
+from benchgate.run.discovery import discover
+from benchgate.run.protocol import parse_output
 
-DEMO = Path(__file__).resolve().parents[1] / "src" / "benchgate" / "demo_project"
+DEMO = Path(__file__).resolve().parents[1] / "src" / "benchgate" / "project" / "demo_project"
 DEMO_BENCH = DEMO / "tests" / "bench"
 FAST_ENV = {
     "BENCHGATE_MIN_TIME": "0.002",

@@ -9,10 +9,9 @@ from typing import Any
 import pytest
 from click.testing import CliRunner, Result
 
-from benchgate.cli import main
-from benchgate.config import load_config
-from benchgate.methodology import render_report
-from benchgate.policy import (
+from benchgate.baselines.refresh import RefreshOptions, plan_refresh, write_refresh
+from benchgate.baselines.refresh_report import render_report
+from benchgate.baselines.review import (
     CheckInputs,
     blanket_shift,
     evaluate,
@@ -20,8 +19,9 @@ from benchgate.policy import (
     render_check_markdown,
     run_check,
 )
-from benchgate.refresh import RefreshOptions, plan_refresh, write_refresh
-from benchgate.results import write_bench_runs
+from benchgate.cli import main
+from benchgate.config import load_config
+from benchgate.run.results import write_bench_runs
 from conftest import git, make_runs
 
 T0 = "2026-01-01T12:00:00+00:00"  # the base branch's initial commit

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from benchgate import ci
 from benchgate.errors import BenchgateError
 from benchgate.model import GATING, Comparison, Interval, Spread, Status, Verdict
+from benchgate.render import ci
 
 
 def _spread(n: int, v: float) -> Spread:

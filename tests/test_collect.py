@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from click.testing import Result
 
-from benchgate.collect import collect
 from benchgate.config import Config
 from benchgate.errors import BenchgateError
+from benchgate.project.collect import collect
 
 NOW = datetime(2025, 1, 2, 3, 4, 5, tzinfo=timezone.utc)
 

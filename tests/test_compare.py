@@ -6,9 +6,12 @@ from pathlib import Path
 
 import pytest
 
-from benchgate.compare import compare, judge, refresh_decision, units_match
-from benchgate.confidence import annotate
 from benchgate.config import load_config
+from benchgate.judge.compare import compare, judge, refresh_decision, units_match
+from benchgate.judge.confidence import annotate
+from benchgate.judge.gate import write_out_report
+from benchgate.judge.reduce import reduce_runs
+from benchgate.judge.stats import spread_of
 from benchgate.model import (
     Baseline,
     BenchSummary,
@@ -19,11 +22,8 @@ from benchgate.model import (
     RunStatus,
     Status,
 )
-from benchgate.pipeline import write_out_report
-from benchgate.reduce import reduce_runs
-from benchgate.report import render_out_report, render_text
-from benchgate.results import write_bench_runs
-from benchgate.stats import spread_of
+from benchgate.render.report import render_out_report, render_text
+from benchgate.run.results import write_bench_runs
 from conftest import write_baselines
 
 P, IMP, W, F = Status.PASS, Status.IMPROVED, Status.WARN, Status.FAIL

@@ -10,7 +10,7 @@ from pathlib import Path
 from click.testing import Result
 
 from benchgate.config import DEFAULT_ENV, load_config
-from benchgate.runner import import_hint
+from benchgate.run.runner import import_hint
 
 
 def add_settings(project: Path, text: str) -> None:

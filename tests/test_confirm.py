@@ -9,10 +9,10 @@ from pathlib import Path
 from click.testing import Result
 
 from benchgate.config import load_config
-from benchgate.confirm import BUDGET, TIME, confirm_unsure, needs_confirmation
+from benchgate.judge.confirm import BUDGET, TIME, confirm_unsure, needs_confirmation
+from benchgate.judge.gate import gate
 from benchgate.model import Status
-from benchgate.pipeline import gate
-from benchgate.results import load_runs
+from benchgate.run.results import load_runs
 from conftest import const_bench, write_baselines
 
 

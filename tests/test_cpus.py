@@ -9,8 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from benchgate import cpus as cpus_mod
-from benchgate.cpus import (
+from benchgate.errors import BenchgateError
+from benchgate.machine import cpus as cpus_mod
+from benchgate.machine.cpus import (
     apply_affinity,
     auto_cpus,
     available_cpus,
@@ -24,7 +25,6 @@ from benchgate.cpus import (
     pin_preexec,
     smt_siblings,
 )
-from benchgate.errors import BenchgateError
 
 CPU = "sys/devices/system/cpu"
 

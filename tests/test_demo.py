@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from benchgate import demo
 from benchgate.errors import BenchgateError
+from benchgate.project import demo
 
 LITTER = [
     "__pycache__/x.cpython-311.pyc",

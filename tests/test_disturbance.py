@@ -12,9 +12,9 @@ from typing import Any
 
 import pytest
 
-from benchgate import disturbance
-from benchgate.cpus import pin_preexec
-from benchgate.disturbance import DisturbanceMonitor, read_cpu_times, read_loadavg
+from benchgate.machine.cpus import pin_preexec
+from benchgate.run import disturbance
+from benchgate.run.disturbance import DisturbanceMonitor, read_cpu_times, read_loadavg
 
 TICK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 

@@ -14,7 +14,7 @@ import click
 import pytest
 
 from benchgate.cli import main
-from benchgate.scaffold import RUNNER_TEMPLATE
+from benchgate.project.scaffold import RUNNER_TEMPLATE
 
 REPO = Path(__file__).resolve().parents[1]
 DOCS = [REPO / "README.md", *sorted((REPO / "docs").glob("*.md"))]

@@ -11,10 +11,10 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from benchgate import doctor as doctor_mod
 from benchgate.cli import main
 from benchgate.config import Config
-from benchgate.doctor import (
+from benchgate.machine import doctor as doctor_mod
+from benchgate.machine.doctor import (
     NOT_READABLE,
     Check,
     LoadSample,

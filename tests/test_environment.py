@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from benchgate.environment import (
+from benchgate.machine.environment import (
     capture_environment,
     cpu_model,
     dependency_parity,
@@ -120,7 +120,7 @@ def test_capture_doctor_block_sees_the_bench_env(tmp_path: Path) -> None:
 
 
 def test_capture_survives_a_failing_doctor(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from benchgate import doctor
+    from benchgate.machine import doctor
 
     def boom(*args: Any, **kwargs: Any) -> Any:
         raise RuntimeError("broken check")

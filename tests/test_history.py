@@ -8,10 +8,15 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
+from benchgate.baselines.history import (
+    baselines_log,
+    diff_entries,
+    reason_from_notes,
+    revert_baselines,
+)
 from benchgate.cli import main
 from benchgate.config import load_config
 from benchgate.errors import BenchgateError
-from benchgate.history import baselines_log, diff_entries, reason_from_notes, revert_baselines
 from conftest import git
 
 V1 = '{\n  "a.ops": {"value": 1000, "unit": "ops/sec", "notes": "first"},\n  "b.ms": {"value": 5, "unit": "ms"}\n}\n'

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from benchgate.config import Config
-from benchgate.methodology import (
+from benchgate.baselines.refresh import RefreshOptions, RefreshPlan, plan_refresh
+from benchgate.baselines.refresh_report import (
     ENV_SECTION,
     REFRESH_SECTION,
     compact_json,
@@ -21,8 +21,8 @@ from benchgate.methodology import (
     render_report,
     replace_section,
 )
+from benchgate.config import Config
 from benchgate.model import RunRecord
-from benchgate.refresh import RefreshOptions, RefreshPlan, plan_refresh
 from conftest import make_env, make_runs
 
 ENV = make_env(governor={"2": "performance", "3": "performance"})

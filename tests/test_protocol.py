@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from benchgate.protocol import infer_from_name, last_json_object, parse_output
+from benchgate.run.protocol import infer_from_name, last_json_object, parse_output
 
 
 def test_last_complete_object_wins_over_logs() -> None:

@@ -7,9 +7,9 @@ import statistics
 import pytest
 
 from benchgate.errors import BenchgateError
+from benchgate.judge.reduce import reduce_runs
+from benchgate.judge.stats import reduce_values, spread_of, trimmed_mean
 from benchgate.model import Measurement, RunRecord, RunStatus
-from benchgate.reduce import reduce_runs
-from benchgate.stats import reduce_values, spread_of, trimmed_mean
 
 
 def _run(

@@ -9,11 +9,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from benchgate.cli import main
-from benchgate.config import Config
-from benchgate.errors import BenchgateError
-from benchgate.model import RunRecord, RunStatus
-from benchgate.refresh import (
+from benchgate.baselines.refresh import (
     ACCEPTED_REGRESSION_MARK,
     BaselinesEditor,
     RefreshOptions,
@@ -22,7 +18,11 @@ from benchgate.refresh import (
     plan_refresh,
     unified_diff,
 )
-from benchgate.results import write_bench_runs
+from benchgate.cli import main
+from benchgate.config import Config
+from benchgate.errors import BenchgateError
+from benchgate.model import RunRecord, RunStatus
+from benchgate.run.results import write_bench_runs
 from conftest import make_env, make_runs
 
 WHY = "msgspec 0.18 -> 0.19"

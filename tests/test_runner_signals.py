@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from click.testing import Result
 
-from benchgate.runner import sigterm_as_interrupt
+from benchgate.run.runner import sigterm_as_interrupt
 from conftest import const_bench
 
 # Python ignores SIGINT when it starts with SIGINT ignored (as in a background job of a

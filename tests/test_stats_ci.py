@@ -10,18 +10,9 @@ import statistics
 
 import pytest
 
-from benchgate.compare import compare
-from benchgate.confidence import MIN_CI_RUNS, annotate, is_unsure
-from benchgate.model import (
-    Baseline,
-    BenchSummary,
-    Interval,
-    ReducedMetric,
-    ReducedSet,
-    RunStatus,
-    Status,
-)
-from benchgate.stats import (
+from benchgate.judge.compare import compare
+from benchgate.judge.confidence import MIN_CI_RUNS, annotate, is_unsure
+from benchgate.judge.stats import (
     BOOTSTRAP_SEED,
     bootstrap_median_cdf,
     bootstrap_ratio_interval,
@@ -38,6 +29,15 @@ from benchgate.stats import (
     reduce_values,
     sign_test_rank,
     spread_of,
+)
+from benchgate.model import (
+    Baseline,
+    BenchSummary,
+    Interval,
+    ReducedMetric,
+    ReducedSet,
+    RunStatus,
+    Status,
 )
 
 P, IMP, W, F = Status.PASS, Status.IMPROVED, Status.WARN, Status.FAIL

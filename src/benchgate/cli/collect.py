@@ -42,7 +42,7 @@ def collect(ctx: click.Context, out_dir: str, results: str | None) -> None:
     Example:
       benchgate collect --out-dir outputs
     """
-    from benchgate.collect import collect as collect_artifacts
+    from benchgate.project.collect import collect as collect_artifacts
 
     config = get_config(ctx)
     dest = Path(out_dir).resolve()

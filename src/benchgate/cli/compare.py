@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from benchgate.baselines import load_baselines
+from benchgate.baselines.file import load_baselines
 from benchgate.cli.common import format_option, get_config
 from benchgate.cli.measure import (
     confirm_options,
@@ -17,8 +17,8 @@ from benchgate.cli.measure import (
     resolve_out_dir,
     run_confirmation,
 )
-from benchgate.pipeline import gate
-from benchgate.report import comparison_json, render_text
+from benchgate.judge.gate import gate
+from benchgate.render.report import comparison_json, render_text
 
 
 @click.command()
@@ -95,7 +95,7 @@ def compare(
         )
     proposed: dict[str, float] = {}
     if baselines_rev:
-        from benchgate.baselines import parse_baselines_text
+        from benchgate.baselines.file import parse_baselines_text
         from benchgate.gitutil import relpath, show_file, toplevel
 
         top = toplevel(config.root)
@@ -115,7 +115,7 @@ def compare(
             proposed = {k: b.value for k, b in head.items() if k not in baselines}
     result = gate(config, d, baselines)
     if confirm:
-        from benchgate.pipeline import baseline_environment
+        from benchgate.judge.gate import baseline_environment
 
         env = baseline_environment(config) if baselines is None else None
         result = run_confirmation(config, d, result, confirm_runs, confirm_time, env).gate
@@ -126,19 +126,19 @@ def compare(
     if github is None:
         github = os.environ.get("GITHUB_ACTIONS") == "true"
     if github:
-        from benchgate.ci import github_annotations
+        from benchgate.render.ci import github_annotations
 
         for line in github_annotations(comparison, allowed):
             click.echo(line)
     if junit:
-        from benchgate.ci import junit_xml
         from benchgate.fsutil import atomic_write_text
+        from benchgate.render.ci import junit_xml
 
         atomic_write_text(Path(junit), junit_xml(comparison, allowed))
     if fmt == "json":
         click.echo(dump_json(comparison_json(comparison, allowed)))
     elif fmt == "markdown":
-        from benchgate.ci import format_markdown
+        from benchgate.render.ci import format_markdown
 
         click.echo(format_markdown(comparison, allowed))
     else:

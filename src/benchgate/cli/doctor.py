@@ -52,8 +52,8 @@ def doctor(
       benchgate doctor --cpus auto
       benchgate doctor --cpus 2-3 --format json
     """
-    from benchgate.cpus import parse_cpus
-    from benchgate.doctor import doctor_summary, render_text, run_doctor
+    from benchgate.machine.cpus import parse_cpus
+    from benchgate.machine.doctor import doctor_summary, render_text, run_doctor
 
     config = get_config(ctx)
     cpu_list = parse_cpus(cpus if cpus is not None else config.cpus)

@@ -13,14 +13,14 @@ import click
 
 from benchgate.cli.common import get_config, split_list
 from benchgate.config import Config
-from benchgate.discovery import discover, select
 from benchgate.errors import BenchgateError
+from benchgate.judge.gate import load_out_dir, write_out_report
+from benchgate.judge.reduce import reduce_runs, write_reduced
+from benchgate.judge.stats import METHODS
 from benchgate.model import RunStatus, Status
-from benchgate.pipeline import load_out_dir, write_out_report
-from benchgate.reduce import reduce_runs, write_reduced
-from benchgate.report import fmt_num
-from benchgate.runner import Progress, RunOptions, run_benches
-from benchgate.stats import METHODS
+from benchgate.render.report import fmt_num
+from benchgate.run.discovery import discover, select
+from benchgate.run.runner import Progress, RunOptions, run_benches
 
 
 def out_dir_option(f: Callable[..., object]) -> Callable[..., object]:
@@ -113,7 +113,7 @@ def run_confirmation(
     baseline_env: dict[str, Any] | None = None,
 ) -> Any:
     """Confirm unsure WARN/FAIL verdicts with progress on stderr; returns the ConfirmResult."""
-    from benchgate.confirm import confirm_unsure
+    from benchgate.judge.confirm import confirm_unsure
 
     display = _Display(live=sys.stderr.isatty())
     argv = ["benchgate", *sys.argv[1:]] if Path(sys.argv[0]).name != "runner.py" else sys.argv
@@ -214,7 +214,7 @@ def run(
     With --confirm, the runs are then compared with baselines.json and the benches
     whose WARN or FAIL is unsure are run again (see `benchgate compare --confirm`).
     """
-    from benchgate.cpus import parse_cpus
+    from benchgate.machine.cpus import parse_cpus
 
     config = get_config(ctx)
     benches = select(discover(config), pattern)
@@ -251,7 +251,7 @@ def run(
     )
     click.echo(f"results: {options.out_dir}/<bench>.json; report: {report}")
     if confirm:
-        from benchgate.pipeline import baseline_environment, gate
+        from benchgate.judge.gate import baseline_environment, gate
 
         try:
             before = gate(config, options.out_dir)

@@ -9,14 +9,14 @@ import click
 
 from benchgate.cli.common import get_config
 from benchgate.config import load_config
-from benchgate.discovery import discover
+from benchgate.judge.gate import gate, write_out_report
+from benchgate.judge.reduce import reduce_runs, write_reduced
 from benchgate.model import RunStatus, Status
-from benchgate.pipeline import gate, write_out_report
-from benchgate.reduce import reduce_runs, write_reduced
-from benchgate.report import render_text
-from benchgate.results import load_runs
-from benchgate.runner import Progress, RunOptions, run_benches
-from benchgate.scaffold import init_project
+from benchgate.project.scaffold import init_project
+from benchgate.render.report import render_text
+from benchgate.run.discovery import discover
+from benchgate.run.results import load_runs
+from benchgate.run.runner import Progress, RunOptions, run_benches
 
 
 @click.command()
@@ -43,7 +43,7 @@ def init(ctx: click.Context, force: bool, ci: str | None) -> None:
     config = get_config(ctx)
     extra: dict[Path, str] = {}
     if ci:
-        from benchgate.ci import ci_template
+        from benchgate.render.ci import ci_template
 
         rel, text = ci_template(ci, config=config)
         extra[config.root / rel] = text
@@ -89,7 +89,7 @@ def demo(ctx: click.Context, dest: str | None, repeat: int, strict: bool) -> Non
     Example:
       benchgate demo --dir /tmp/bg-demo
     """
-    from benchgate.demo import copy_demo
+    from benchgate.project.demo import copy_demo
 
     root = copy_demo(Path(dest).resolve() if dest else None)
     click.echo(f"demo project: {root}")

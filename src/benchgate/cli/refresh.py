@@ -118,16 +118,21 @@ def refresh(
       benchgate refresh --reason deps --why "msgspec 0.18 -> 0.19" --dry-run
       benchgate refresh --reason feature --why "adds signature checks" --only vm.steps_per_sec
     """
-    from benchgate.methodology import (
+    from benchgate.baselines.refresh import (
+        RefreshOptions,
+        plan_refresh,
+        unified_diff,
+        write_refresh,
+    )
+    from benchgate.baselines.refresh_report import (
         pr_body as make_pr_body,
     )
-    from benchgate.methodology import (
+    from benchgate.baselines.refresh_report import (
         pr_title,
         read_baseline_environment,
         render_report,
     )
-    from benchgate.pipeline import load_out_dir
-    from benchgate.refresh import RefreshOptions, plan_refresh, unified_diff, write_refresh
+    from benchgate.judge.gate import load_out_dir
 
     config = get_config(ctx)
     if not reason:
@@ -166,7 +171,7 @@ def refresh(
         return
     for line in plan.left_alone:
         click.echo(f"left as it is: {line}")
-    from benchgate.report import fmt_num, fmt_pct
+    from benchgate.render.report import fmt_num, fmt_pct
 
     for c in plan.changes:
         s = c.metric.spread
@@ -243,7 +248,7 @@ def check(
       benchgate check --base origin/main --format markdown
       benchgate check --base main --evidence tests/reports/bench
     """
-    from benchgate.policy import (
+    from benchgate.baselines.review import (
         render_check_json,
         render_check_markdown,
         render_check_text,
@@ -291,7 +296,7 @@ def log(ctx: click.Context, key: str | None, max_count: int | None, fmt: str) ->
       benchgate baselines log
       benchgate baselines log da_rs_encode.encode_MBps -n 5
     """
-    from benchgate.history import baselines_log
+    from benchgate.baselines.history import baselines_log
 
     config = get_config(ctx)
     entries = baselines_log(config, key, max_count)
@@ -303,7 +308,7 @@ def log(ctx: click.Context, key: str | None, max_count: int | None, fmt: str) ->
     if not entries:
         click.echo("no commit changed " + (f"{key} in " if key else "") + config.baselines)
         return
-    from benchgate.policy import delta_text, fmt_value
+    from benchgate.baselines.review import delta_text, fmt_value
 
     for e in entries:
         c = e.commit
@@ -339,7 +344,7 @@ def revert(ctx: click.Context, rev: str) -> None:
     Example:
       benchgate baselines revert HEAD~1
     """
-    from benchgate.history import revert_baselines
+    from benchgate.baselines.history import revert_baselines
 
     config = get_config(ctx)
     result = revert_baselines(config, rev)

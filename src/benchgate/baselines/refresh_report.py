@@ -23,13 +23,13 @@ import shlex
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from benchgate.judge.stats import noise
 from benchgate.model import RunRecord
-from benchgate.report import environment_rows, fmt_num, fmt_pct
-from benchgate.stats import noise
+from benchgate.render.report import environment_rows, fmt_num, fmt_pct
 
 if TYPE_CHECKING:
+    from benchgate.baselines.refresh import RefreshPlan
     from benchgate.config import Config
-    from benchgate.refresh import RefreshPlan
 
 REPORT_TITLE = "# Benchmark methodology"
 REFRESH_SECTION = "refresh"
@@ -197,7 +197,7 @@ def command_lines(runs: list[RunRecord]) -> list[str]:
     cmds = commands(runs)
     if not cmds or not any(c["argv"] for c in cmds):
         return ["_The runs record no command line._"]
-    from benchgate.refresh import cpus_text
+    from benchgate.baselines.refresh import cpus_text
 
     lines = ["```bash"]
     bench_argv: dict[str, list[str]] = {}
@@ -261,7 +261,7 @@ def changes_table(plan: RefreshPlan) -> list[str]:
 
 
 def _reason_line(plan: RefreshPlan) -> str:
-    from benchgate.refresh import REASON_TEXT
+    from benchgate.baselines.refresh import REASON_TEXT
 
     reason = (plan.options.reason or "").lower()
     return f"**Reason:** {reason} ({REASON_TEXT.get(reason, reason)}) — {plan.options.why}"

@@ -25,7 +25,7 @@ DEMO_IGNORE = (
 
 def demo_source() -> Path:
     """Where the bundled demo project lives inside the installed package."""
-    src = Path(str(resources.files("benchgate").joinpath(DEMO_PACKAGE_DIR)))
+    src = Path(str(resources.files("benchgate.project").joinpath(DEMO_PACKAGE_DIR)))
     if not (src / "tests" / "bench").is_dir():
         raise BenchgateError("the bundled demo project is missing from the install", src)
     return src

@@ -10,16 +10,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from benchgate.baselines import load_baselines
-from benchgate.compare import compare
+from benchgate.baselines.file import load_baselines
 from benchgate.config import Config
 from benchgate.errors import BenchgateError
 from benchgate.fsutil import atomic_write_text
+from benchgate.judge.compare import compare
+from benchgate.judge.reduce import current_reduced
+from benchgate.judge.stats import noise
 from benchgate.model import Baseline, Comparison, ReducedSet, RunRecord, RunStatus
-from benchgate.reduce import current_reduced
-from benchgate.report import render_out_report
-from benchgate.results import REPORT_FILE, load_runs
-from benchgate.stats import noise
+from benchgate.render.report import render_out_report
+from benchgate.run.results import REPORT_FILE, load_runs
 
 MIN_RUNS = 5
 
@@ -57,7 +57,7 @@ def comparison_warnings(
     baseline_env: dict[str, Any] | None,
 ) -> list[str]:
     """Why a comparison may stand on shaky ground (warnings only; verdicts stay as they are)."""
-    from benchgate.environment import diff_environments
+    from benchgate.machine.environment import diff_environments
 
     out: list[str] = []
     here = latest_env(runs)
@@ -109,7 +109,7 @@ def comparison_warnings(
 def baseline_environment(config: Config) -> dict[str, Any] | None:
     """The environment the baselines were measured in, as the last refresh recorded it."""
     try:
-        from benchgate.methodology import read_baseline_environment
+        from benchgate.baselines.refresh_report import read_baseline_environment
     except ImportError:  # pragma: no cover - methodology is part of the package
         return None
     return read_baseline_environment(config.report_path)
@@ -122,7 +122,7 @@ def compare_with_baselines(
     baseline_env: dict[str, Any] | None,
 ) -> Comparison:
     """Compare with the baselines, add the warnings, intervals and "unsure" labels."""
-    from benchgate.confidence import annotate  # intervals and "unsure": extra information
+    from benchgate.judge.confidence import annotate  # intervals and "unsure": extra information
 
     comparison = compare(reduced, baselines)
     comparison.warnings = comparison_warnings(runs, reduced, comparison, baseline_env)

@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from benchgate.cpus import SYS_ROOT, read_sys
+from benchgate.machine.cpus import SYS_ROOT, read_sys
 
 # /proc/stat columns after the "cpuN" label. guest and guest_nice are already included
 # in user and nice, so they are not added again.

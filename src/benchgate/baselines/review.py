@@ -26,10 +26,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from benchgate.compare import judge
+from benchgate.baselines.history import EntryDelta, commit_deltas, diff_entries, entries_of
 from benchgate.config import Config
 from benchgate.errors import BenchgateError
-from benchgate.history import EntryDelta, commit_deltas, diff_entries, entries_of
+from benchgate.judge.compare import judge
 from benchgate.model import ReducedSet, Status
 
 # Blanket shift: at least this share of the keys present on both sides, and at least
@@ -125,7 +125,7 @@ def direction(entry: dict[str, Any]) -> bool:
     hib = entry.get("higher_is_better")
     if isinstance(hib, bool):
         return hib
-    from benchgate.protocol import direction_from_unit
+    from benchgate.run.protocol import direction_from_unit
 
     implied = direction_from_unit(str(entry.get("unit") or ""))
     return True if implied is None else implied
@@ -167,7 +167,7 @@ def evaluate(inputs: CheckInputs, config: Config) -> tuple[list[EntryDelta], lis
     items: list[CheckItem] = []
     new = entries_of(inputs.new_baselines)
     if inputs.new_baselines is not None:
-        from benchgate.baselines import parse_baselines_text
+        from benchgate.baselines.file import parse_baselines_text
 
         try:
             parse_baselines_text(
@@ -311,7 +311,7 @@ def evaluate(inputs: CheckInputs, config: Config) -> tuple[list[EntryDelta], lis
         if deg is None or warn is None:
             continue
         if judge(o, n, hib, deg, warn) is Status.FAIL:
-            from benchgate.refresh import ACCEPTED_REGRESSION_MARK
+            from benchgate.baselines.refresh import ACCEPTED_REGRESSION_MARK
 
             notes = str(d.new.get("notes") or "")
             if ACCEPTED_REGRESSION_MARK not in notes.lower():
@@ -489,8 +489,8 @@ def run_check(
     evidence = None
     label = None
     if evidence_dir is not None:
-        from benchgate.pipeline import load_out_dir
-        from benchgate.reduce import current_reduced
+        from benchgate.judge.gate import load_out_dir
+        from benchgate.judge.reduce import current_reduced
 
         runs = load_out_dir(evidence_dir)
         evidence = current_reduced(evidence_dir, runs)
@@ -531,7 +531,7 @@ def run_check(
 
 
 def fmt_value(v: Any) -> str:
-    from benchgate.report import fmt_num
+    from benchgate.render.report import fmt_num
 
     n = _num(v)
     return fmt_num(n) if n is not None else ("-" if v is None else json.dumps(v))

@@ -21,7 +21,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from benchgate.cpus import CPU_DIR, SYS_ROOT, format_cpus, online_cpus, physical_cores, read_sys
+from benchgate.machine.cpus import (
+    CPU_DIR,
+    SYS_ROOT,
+    format_cpus,
+    online_cpus,
+    physical_cores,
+    read_sys,
+)
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -380,7 +387,7 @@ def capture_environment(
     ``cpus`` are the CPUs the benches may run on (None: all). Installed versions are
     recorded for the packages named in the project's lock/requirements files when there
     are any, else for everything installed. ``doctor`` holds the doctor's findings
-    (see ``benchgate.doctor.record_summary``); it is context, not part of the fingerprint.
+    (see ``benchgate.machine.doctor.record_summary``); it is context, not part of the fingerprint.
     """
     logical = len(online_cpus(root)) or None
     if logical is None and root == SYS_ROOT:
@@ -419,7 +426,7 @@ def _doctor_block(
     project_root: Path, cpus: list[int] | None, env_vars: dict[str, str], root: Path
 ) -> dict[str, Any] | None:
     """``benchgate doctor`` without its load sample (a few milliseconds), in short form."""
-    from benchgate.doctor import record_summary, run_doctor
+    from benchgate.machine.doctor import record_summary, run_doctor
 
     try:
         checks = run_doctor(

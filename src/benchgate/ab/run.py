@@ -33,14 +33,15 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from benchgate.baselines import load_baselines
-from benchgate.compare import compare, judge, units_match
-from benchgate.confidence import MIN_CI_RUNS, annotate, is_unsure
+from benchgate.baselines.file import load_baselines
 from benchgate.config import Config
-from benchgate.discovery import Bench, discover, select
 from benchgate.errors import BenchgateError
 from benchgate.fsutil import atomic_write_json
 from benchgate.gitutil import git, last_line, resolve_rev, toplevel
+from benchgate.judge.compare import compare, judge, units_match
+from benchgate.judge.confidence import MIN_CI_RUNS, annotate, is_unsure
+from benchgate.judge.reduce import reduce_runs
+from benchgate.judge.stats import paired_median_ratio, paired_ratio_interval
 from benchgate.model import (
     STATUS_ORDER,
     Baseline,
@@ -50,10 +51,9 @@ from benchgate.model import (
     Status,
     Verdict,
 )
-from benchgate.reduce import reduce_runs
-from benchgate.results import result_files, write_bench_runs
-from benchgate.runner import Progress, RunOptions, execute
-from benchgate.stats import paired_median_ratio, paired_ratio_interval
+from benchgate.run.discovery import Bench, discover, select
+from benchgate.run.results import result_files, write_bench_runs
+from benchgate.run.runner import Progress, RunOptions, execute
 
 AB_DIR = "ab"
 AB_FILE = "ab.json"
@@ -239,7 +239,7 @@ def side_env(base_env: dict[str, str], tree: Path) -> dict[str, str]:
 
 
 def _env_record(root: Path, options: RunOptions) -> dict[str, Any]:
-    from benchgate.environment import capture_environment
+    from benchgate.machine.environment import capture_environment
 
     used = options.cpus
     if used is None and hasattr(os, "sched_getaffinity"):
@@ -441,8 +441,8 @@ def _judge_all(
 
 
 def metric_worth_confirming(m: ABMetric) -> bool:
-    """:func:`benchgate.confirm.worth_confirming` for a paired verdict."""
-    from benchgate.confirm import worth_confirming
+    """:func:`benchgate.judge.confirm.worth_confirming` for a paired verdict."""
+    from benchgate.judge.confirm import worth_confirming
 
     if m.ratio is None:
         return False
@@ -475,7 +475,7 @@ def _confirm(
     final metrics, with ``confirmed_pairs`` and ``before`` set on those the rounds were
     made for, and why each confirmed bench stopped.
     """
-    from benchgate.confirm import BUDGET, SETTLED, TIME
+    from benchgate.judge.confirm import BUDGET, SETTLED, TIME
 
     before = {m.key: (m.status, m.unsure) for m in metrics}
     targets: dict[str, list[str]] = {}
@@ -541,7 +541,7 @@ def run_ab(
     repository, unknown revision, no benches.
 
     ``confirm_rounds`` > 0 is ``--confirm``: the benches with a paired verdict worth
-    confirming (:func:`benchgate.confirm.worth_confirming`) get more interleaved rounds,
+    confirming (:func:`benchgate.judge.confirm.worth_confirming`) get more interleaved rounds,
     one bench-pair at a time round-robin, until settled, ``confirm_rounds`` more rounds,
     or ``confirm_time`` seconds of confirming; every metric is judged on all its pairs.
     """
@@ -713,7 +713,7 @@ def _header(result: ABResult) -> str:
 
 
 def _rows(result: ABResult) -> list[list[str]]:
-    from benchgate.report import fmt_num
+    from benchgate.render.report import fmt_num
 
     order = {s: i for i, s in enumerate(STATUS_ORDER)}
     rows = []

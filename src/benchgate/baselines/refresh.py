@@ -22,11 +22,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from benchgate.baselines import parse_baselines_text
-from benchgate.compare import compare, delta_pct, judge, refresh_decision, units_match
+from benchgate.baselines.file import parse_baselines_text
 from benchgate.config import Config
 from benchgate.errors import BenchgateError
 from benchgate.fsutil import atomic_write_text
+from benchgate.judge.compare import compare, delta_pct, judge, refresh_decision, units_match
+from benchgate.judge.reduce import reduce_runs
+from benchgate.judge.stats import noise
 from benchgate.model import (
     Baseline,
     Comparison,
@@ -35,8 +37,6 @@ from benchgate.model import (
     RunStatus,
     Status,
 )
-from benchgate.reduce import reduce_runs
-from benchgate.stats import noise
 
 # The four legitimate reasons of section 1 of the method: no reason, no refresh.
 REASONS = ("algorithmic", "feature", "deps", "hardware")
@@ -362,7 +362,7 @@ def _fingerprint(env: dict[str, Any]) -> str:
         return str(fp)
     if not env:
         return ""
-    from benchgate.environment import fingerprint
+    from benchgate.machine.environment import fingerprint
 
     return fingerprint(env)
 
@@ -381,7 +381,7 @@ def environment_refusal(runs: list[RunRecord]) -> str | None:
         groups.setdefault(_fingerprint(r.env), []).append(r)
     if len(groups) <= 1:
         return None
-    from benchgate.environment import diff_environments
+    from benchgate.machine.environment import diff_environments
 
     ordered = sorted(groups.values(), key=lambda rs: max(r.started for r in rs), reverse=True)
     latest = ordered[0]
@@ -736,7 +736,7 @@ def auto_caveats(
     if runs_used and not env:
         out.append("the runs record no environment: the report cannot say where they were made")
     if previous_env and env and _fingerprint(previous_env) != _fingerprint(env):
-        from benchgate.environment import diff_environments
+        from benchgate.machine.environment import diff_environments
 
         diffs = diff_environments(env, previous_env, "now", "at the previous refresh")
         what = "; ".join(diffs) if diffs else "fingerprint differs"

@@ -24,10 +24,16 @@ from types import FrameType
 from typing import Any
 
 from benchgate.config import Config
-from benchgate.discovery import Bench
 from benchgate.model import RunRecord, RunStatus
-from benchgate.protocol import SKIP_EXIT_CODE, parse_output
-from benchgate.results import REDUCED_FILE, bench_file, load_runs, result_files, write_bench_runs
+from benchgate.run.discovery import Bench
+from benchgate.run.protocol import SKIP_EXIT_CODE, parse_output
+from benchgate.run.results import (
+    REDUCED_FILE,
+    bench_file,
+    load_runs,
+    result_files,
+    write_bench_runs,
+)
 
 STDERR_TAIL_CHARS = 4000
 
@@ -172,7 +178,7 @@ def execute(
     env_record: dict[str, Any],
 ) -> RunRecord:
     """Run ``bench`` once in a fresh subprocess and return what it reported."""
-    from benchgate.disturbance import DisturbanceMonitor
+    from benchgate.run.disturbance import DisturbanceMonitor
 
     started = _now()
     t0 = time.perf_counter()
@@ -289,7 +295,7 @@ def run_benches(
     rewritten by its first new run, and files of benches not run this time are removed
     at the end (only then, so an interrupted call still leaves complete files behind).
     """
-    from benchgate.environment import capture_environment
+    from benchgate.machine.environment import capture_environment
 
     out_dir = options.out_dir
     existing = load_runs(out_dir) if options.append else {}

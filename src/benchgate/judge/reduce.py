@@ -14,6 +14,7 @@ from typing import Any
 
 from benchgate.errors import BenchgateError
 from benchgate.fsutil import atomic_write_json
+from benchgate.judge.stats import METHODS, coefficient_of_variation, reduce_values, spread_of
 from benchgate.model import (
     REDUCED_SCHEMA,
     BenchSummary,
@@ -22,8 +23,7 @@ from benchgate.model import (
     RunRecord,
     RunStatus,
 )
-from benchgate.results import REDUCED_FILE
-from benchgate.stats import METHODS, coefficient_of_variation, reduce_values, spread_of
+from benchgate.run.results import REDUCED_FILE
 
 
 def _env_key(run: RunRecord) -> str:

@@ -24,15 +24,15 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from benchgate.compare import compare, judge
-from benchgate.confidence import CONFIRM_KEY, MIN_CI_RUNS, annotate, is_unsure
 from benchgate.config import Config
-from benchgate.discovery import Bench, discover
+from benchgate.judge.compare import compare, judge
+from benchgate.judge.confidence import CONFIRM_KEY, MIN_CI_RUNS, annotate, is_unsure
+from benchgate.judge.gate import Gate, comparison_warnings, write_out_report
+from benchgate.judge.reduce import load_reduced, reduce_runs, write_reduced
 from benchgate.model import Interval, RunRecord, Status, Verdict
-from benchgate.pipeline import Gate, comparison_warnings, write_out_report
-from benchgate.reduce import load_reduced, reduce_runs, write_reduced
-from benchgate.results import write_bench_runs
-from benchgate.runner import Progress, RunOptions, execute
+from benchgate.run.discovery import Bench, discover
+from benchgate.run.results import write_bench_runs
+from benchgate.run.runner import Progress, RunOptions, execute
 
 DEFAULT_CONFIRM_RUNS = 10
 
@@ -152,7 +152,7 @@ def _options_for(
 def _env_record(config: Config, options: RunOptions) -> dict[str, Any]:
     import os
 
-    from benchgate.environment import capture_environment
+    from benchgate.machine.environment import capture_environment
 
     used = options.cpus
     if used is None and hasattr(os, "sched_getaffinity"):
@@ -176,7 +176,7 @@ def confirm_unsure(
     ``budget_runs`` more runs per bench at most; ``time_limit_s`` bounds the whole
     confirmation (checked before each run). New runs are appended to ``out_dir`` as they
     finish. ``baseline_env`` is passed on to the environment warnings as in
-    :func:`benchgate.pipeline.gate`; ``benches`` defaults to the project's discovered ones.
+    :func:`benchgate.judge.gate.gate`; ``benches`` defaults to the project's discovered ones.
     Returns the new gate (verdicts with ``confirmed_runs`` set) and what was done.
     """
     if budget_runs < 1:

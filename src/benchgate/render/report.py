@@ -5,9 +5,9 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from benchgate.compare import refresh_decision
+from benchgate.judge.compare import refresh_decision
+from benchgate.judge.stats import noise
 from benchgate.model import STATUS_ORDER, Comparison, ReducedSet, RunRecord, RunStatus, Status
-from benchgate.stats import noise
 
 
 def fmt_num(x: float | None) -> str:
@@ -214,7 +214,7 @@ def render_out_report(
         lines.append(refresh_decision(comparison))
         for w in comparison.warnings:
             lines.append(f"- {w}")
-        from benchgate.ci import _md_cell  # ci imports this module: import when used
+        from benchgate.render.ci import _md_cell  # ci imports this module: import when used
 
         lines += [
             "",

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from benchgate.config import Config
-from benchgate.cpus import (
+from benchgate.machine.cpus import (
     CPU_DIR,
     SYS_ROOT,
     auto_cpus,
@@ -35,7 +35,7 @@ from benchgate.cpus import (
     smt_siblings,
     usable_cpus,
 )
-from benchgate.disturbance import DisturbanceMonitor, read_loadavg
+from benchgate.run.disturbance import DisturbanceMonitor, read_loadavg
 
 CheckStatus = Literal["ok", "warn", "info"]
 NOT_READABLE = "not readable here"
@@ -454,7 +454,7 @@ def check_thermal(ctx: _Context) -> Check:
 
 
 def _detect_virt(root: Path) -> str | None:
-    from benchgate.environment import hypervisor
+    from benchgate.machine.environment import hypervisor
 
     found = hypervisor(root)
     if root == SYS_ROOT and shutil.which("systemd-detect-virt"):
@@ -635,7 +635,7 @@ def _sync_command(label: str) -> str:
 
 def check_dependencies(ctx: _Context) -> Check:
     """Installed versions against the project's lock/requirements files."""
-    from benchgate.environment import dependency_parity, installed_distributions, lock_files
+    from benchgate.machine.environment import dependency_parity, installed_distributions, lock_files
 
     if ctx.project_root is None:
         return Check("dependencies", "info", "no project given: dependency parity not checked")

@@ -6,7 +6,7 @@ i.e. the interval straddles a threshold between the verdict and a neighbour (a F
 whose interval reaches above ``1 - degradation_pct_max`` for higher-is-better, a PASS
 whose interval reaches below ``1 - variance_pct_warn``, ...; for lower-is-better the
 thresholds are ``1 + ...`` and the sides swap). Judging the interval's ends with
-:func:`benchgate.compare.judge` is exactly that test, in both directions.
+:func:`benchgate.judge.compare.judge` is exactly that test, in both directions.
 
 Which interval (see docs/statistics.md):
 
@@ -24,7 +24,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from benchgate.compare import judge
+from benchgate.judge.compare import judge
+from benchgate.judge.stats import CI_LEVEL, bootstrap_ratio_interval, mann_whitney_ratio_interval
 from benchgate.model import (
     Baseline,
     Comparison,
@@ -35,7 +36,6 @@ from benchgate.model import (
     Status,
     Verdict,
 )
-from benchgate.stats import CI_LEVEL, bootstrap_ratio_interval, mann_whitney_ratio_interval
 
 # Below this many runs an interval says nothing useful (a bootstrap of 2 values is a coin).
 MIN_CI_RUNS = 3

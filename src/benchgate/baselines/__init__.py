@@ -1,0 +1,1 @@
+"""Baselines: the baselines.json file, refresh, the reviewer's check, history and rollback."""

@@ -1,0 +1,1 @@
+"""Judging: statistics, reduction to one value per metric, verdicts, intervals, confirming."""

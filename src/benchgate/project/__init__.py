@@ -1,0 +1,1 @@
+"""Project scaffolding: init, CI templates, artifact collection and the bundled demo."""

@@ -1,0 +1,1 @@
+"""Rendering: every output format (text, markdown, JSON, JUnit, GitHub) and its escaping."""

@@ -1,0 +1,1 @@
+"""Running benches: discovery, the bench output protocol, the runner, run files, disturbance."""
