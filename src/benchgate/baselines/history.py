@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from benchgate.baselines.file import parse_baselines_text
+from benchgate.baselines.file import load_baselines, parse_baselines_text, strict_json_loads
 from benchgate.config import Config
 from benchgate.errors import BenchgateError
 from benchgate.fsutil import atomic_write_text
@@ -52,8 +52,8 @@ def entries_of(text: str | None) -> dict[str, dict[str, Any]] | None:
     if text is None:
         return None
     try:
-        data = json.loads(text)
-    except json.JSONDecodeError:
+        data = strict_json_loads(text, "baselines.json")
+    except BenchgateError:
         return None
     if not isinstance(data, dict):
         return None
@@ -165,7 +165,22 @@ def commit_deltas(top: Path, rel: str, commit: Commit) -> HistoryEntry:
         problem = "file deleted"
     elif new is None:
         problem = "not a valid JSON object at this commit"
+    else:
+        # The same validation as `compare`: the log shows the commit that broke the gate.
+        try:
+            parse_baselines_text(new_text, rel)
+        except BenchgateError as exc:
+            problem = f"invalid at this commit: {exc.key + ': ' if exc.key else ''}{exc.problem}"
     return HistoryEntry(commit, diff_entries(old, new), problem)
+
+
+def working_file_problem(config: Config) -> BenchgateError | None:
+    """Why ``compare`` would reject the working tree's baselines.json, or None if it is valid."""
+    try:
+        load_baselines(config.baselines_path, config.degradation_pct_max, config.variance_pct_warn)
+    except BenchgateError as exc:
+        return exc
+    return None
 
 
 def baselines_log(

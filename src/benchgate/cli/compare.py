@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from benchgate.baselines.file import load_baselines
+from benchgate.baselines.file import load_baselines, load_baselines_at
 from benchgate.cli.common import format_option, get_config
 from benchgate.cli.measure import (
     confirm_options,
@@ -41,6 +41,12 @@ from benchgate.render.report import comparison_json, render_text
     help="Read baselines.json as it is at this git revision (in a PR: its base).",
 )
 @click.option(
+    "--baselines-missing-ok",
+    is_flag=True,
+    help="With --baselines-rev: the file may be absent there (this change adds it); "
+    "then every metric is NEW. Without it, an absent file is an error.",
+)
+@click.option(
     "--github/--no-github",
     "github",
     default=None,
@@ -62,6 +68,7 @@ def compare(
     fmt: str,
     allow: str | None,
     baselines_rev: str | None = None,
+    baselines_missing_ok: bool = False,
     github: bool | None = None,
     junit: str | None = None,
     confirm: bool = False,
@@ -94,20 +101,22 @@ def compare(
             Path(baselines_path), config.degradation_pct_max, config.variance_pct_warn
         )
     proposed: dict[str, float] = {}
-    if baselines_rev:
-        from benchgate.baselines.file import parse_baselines_text
-        from benchgate.gitutil import relpath, show_file, toplevel
-
-        top = toplevel(config.root)
-        rel = relpath(top, config.baselines_path)
-        text = show_file(top, baselines_rev, rel)
-        base_text = text if text is not None else "{}"
-        baselines = parse_baselines_text(
-            base_text,
-            f"{baselines_rev}:{rel}",
+    missing_note: str | None = None
+    if baselines_rev is not None:
+        at_rev = load_baselines_at(
+            config.root,
+            config.baselines_path,
+            baselines_rev,
+            baselines_missing_ok,
             config.degradation_pct_max,
             config.variance_pct_warn,
         )
+        if at_rev is None:
+            missing_note = (
+                f"{config.baselines} does not exist at {baselines_rev} "
+                "(--baselines-missing-ok): compared with no baselines, every metric is NEW"
+            )
+        baselines = at_rev or {}
         if config.baselines_path.exists():
             head = load_baselines(
                 config.baselines_path, config.degradation_pct_max, config.variance_pct_warn
@@ -120,6 +129,8 @@ def compare(
         env = baseline_environment(config) if baselines is None else None
         result = run_confirmation(config, d, result, confirm_runs, confirm_time, env).gate
     comparison = result.comparison
+    if missing_note:
+        comparison.warnings.insert(0, missing_note)
     for v in comparison.verdicts:
         if v.key in proposed:
             v.proposed = proposed[v.key]

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from benchgate.gitutil import head_state
 from benchgate.machine.cpus import (
     CPU_DIR,
     SYS_ROOT,
@@ -349,28 +350,8 @@ def governors(cpus: list[int] | None, root: Path = SYS_ROOT) -> dict[str, str] |
 
 def git_state(project_root: Path) -> dict[str, Any] | None:
     """The checkout's commit and whether tracked files have uncommitted changes."""
-    env = dict(os.environ, GIT_OPTIONAL_LOCKS="0")  # never take the index lock
-    try:
-        head = subprocess.run(
-            ["git", "-C", str(project_root), "rev-parse", "HEAD"],
-            capture_output=True,
-            text=True,
-            timeout=10,
-            env=env,
-        )
-        if head.returncode != 0 or not head.stdout.strip():
-            return None
-        status = subprocess.run(
-            ["git", "-C", str(project_root), "status", "--porcelain", "--untracked-files=no"],
-            capture_output=True,
-            text=True,
-            timeout=10,
-            env=env,
-        )
-    except (OSError, subprocess.SubprocessError):
-        return None
-    dirty = bool(status.stdout.strip()) if status.returncode == 0 else None
-    return {"commit": head.stdout.strip(), "dirty": dirty}
+    commit, dirty = head_state(project_root)
+    return None if commit is None else {"commit": commit, "dirty": dirty}
 
 
 # --------------------------------------------------------------------------- capture
