@@ -173,6 +173,11 @@ def validate_entry(
     notes = entry.get("notes")
     if notes is not None and not isinstance(notes, str):
         raise BenchgateError("'notes' must be a string", source, key)
+    record = entry.get("refreshed")
+    if record is not None and not isinstance(record, str):
+        raise BenchgateError(
+            "'refreshed' must be a string (the last refresh's record)", source, key
+        )
     return Baseline(
         key=key,
         value=float(value),

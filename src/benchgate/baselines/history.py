@@ -28,6 +28,8 @@ from benchgate.gitutil import (
     toplevel,
 )
 
+# Where a change's explanation lives: the refresh's record, then a person's notes.
+RECORD_FIELDS = ("refreshed", "notes")
 # The fields besides value and notes whose change a reviewer must see.
 WATCHED_FIELDS = ("unit", "degradation_pct_max", "variance_pct_warn", "higher_is_better")
 
@@ -83,11 +85,21 @@ class EntryDelta:
 
     @property
     def reason(self) -> str | None:
-        return reason_from_notes((self.new or {}).get("notes"))
+        new = self.new or {}
+        # The refresh's own record first (it states the reason), else a person's notes.
+        return reason_from_notes(new.get("refreshed")) or reason_from_notes(new.get("notes"))
 
     @property
     def notes_changed(self) -> bool:
-        return (self.old or {}).get("notes") != (self.new or {}).get("notes")
+        """Whether the notes or the refresh record changed (either explains a new value)."""
+        old, new = self.old or {}, self.new or {}
+        return any(old.get(f) != new.get(f) for f in RECORD_FIELDS)
+
+    @property
+    def record_text(self) -> str:
+        """The new entry's refresh record and notes, together (where markers are looked for)."""
+        new = self.new or {}
+        return " ".join(str(new.get(f) or "") for f in RECORD_FIELDS)
 
     def field_changes(self) -> list[str]:
         """``unit 'a' -> 'b'`` for each watched field that changed (existing keys only)."""

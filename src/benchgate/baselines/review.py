@@ -314,7 +314,7 @@ def evaluate(inputs: CheckInputs, config: Config) -> tuple[list[EntryDelta], lis
         if judge(o, n, hib, deg, warn) is Status.FAIL:
             from benchgate.baselines.refresh import ACCEPTED_REGRESSION_MARK
 
-            notes = str(d.new.get("notes") or "")
+            notes = d.record_text
             if ACCEPTED_REGRESSION_MARK not in notes.lower():
                 regressions.append(
                     f"`{d.key}`: {-s * 100:+.1f}% the worse way (from {o:g} to {n:g}), past its "
