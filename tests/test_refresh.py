@@ -485,9 +485,19 @@ def test_fresh_project_empty_baselines(config: Config) -> None:
     assert list(data) == ["a.ops", "a.lat"]
     assert data["a.ops"]["value"] == 1005
     assert plan.new_text.startswith('{\n  "a.ops": {\n    "value": 1005,\n')
-    # Without --only there is nothing to refresh in an empty file.
+    # Without --only, the first refresh of an empty file takes every measured key, with
+    # the same checks as any refresh.
     plan = plan_for(config, runs, "{}\n")
-    assert any("nothing to refresh" in r for r in plan.refusals)
+    assert plan.ok, plan.refusals
+    assert sorted(json.loads(plan.new_text)) == ["a.lat", "a.ops"]
+    assert any("baselines.json is empty: adding every measured key (2)" in w for w in plan.warnings)
+    few = {"a": make_runs("a", {"ops": STEADY[:3]})}
+    plan = plan_for(config, few, "{}\n")
+    assert any("only 3 runs, at least 5 needed" in r for r in plan.refusals)
+    noisy = {"a": make_runs("a", {"ops": NOISY})}
+    assert any("noisy" in r for r in plan_for(config, noisy, "{}\n").refusals)
+    plan = plan_for(config, {}, "{}\n")
+    assert any("baselines.json is empty and the out-dir holds no" in r for r in plan.refusals)
 
 
 def test_custom_config_thresholds_for_new_keys(tmp_path: Path) -> None:

@@ -531,6 +531,21 @@ def plan_refresh(
         for k in baselines:
             if k not in only:
                 left_alone.append(f"{k}: not named in --only")
+    elif not baselines:
+        # The first refresh after `benchgate init` ({}): every measured key is added, with
+        # the same checks (runs, noise, one environment) as any refresh.
+        keys = list(reduced.metrics)
+        if keys:
+            warnings.append(
+                f"baselines.json is empty: adding every measured key ({len(keys)}) as the "
+                "first baselines (--only KEY,... adds fewer)"
+            )
+        for name, bench in reduced.benches.items():
+            if bench.status is not RunStatus.OK:
+                left_alone.append(
+                    f"{name}: {bench.status.value.upper()} ({bench.reason or 'no metrics'}): "
+                    "not added"
+                )
     else:
         keys = [k for k in baselines if k in reduced.metrics]
         for k in baselines:
@@ -571,6 +586,9 @@ def plan_refresh(
         refusals.append(
             "nothing to refresh: no key of baselines.json was measured in the out-dir "
             "(run `benchgate run --repeat 5` first, or name new keys with --only)"
+            if baselines
+            else "nothing to refresh: baselines.json is empty and the out-dir holds no "
+            "measured metric (run `benchgate run --repeat 5` first)"
         )
 
     used_ids = {rid for _, m, _ in chosen for rid in m.run_ids}
