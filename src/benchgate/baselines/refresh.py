@@ -540,11 +540,11 @@ def plan_refresh(
                 f"baselines.json is empty: adding every measured key ({len(keys)}) as the "
                 "first baselines (--only KEY,... adds fewer)"
             )
-        for name, bench in reduced.benches.items():
-            if bench.status is not RunStatus.OK:
+        for name, summary in reduced.benches.items():
+            if summary.status is not RunStatus.OK:
                 left_alone.append(
-                    f"{name}: {bench.status.value.upper()} ({bench.reason or 'no metrics'}): "
-                    "not added"
+                    f"{name}: {summary.status.value.upper()} "
+                    f"({summary.reason or 'no metrics'}): not added"
                 )
     else:
         keys = [k for k in baselines if k in reduced.metrics]

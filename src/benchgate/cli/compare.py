@@ -18,6 +18,7 @@ from benchgate.cli.measure import (
     run_confirmation,
 )
 from benchgate.judge.gate import gate
+from benchgate.render.ci import write_step_summary
 from benchgate.render.report import comparison_json, render_text
 
 
@@ -43,14 +44,22 @@ from benchgate.render.report import comparison_json, render_text
 @click.option(
     "--baselines-missing-ok",
     is_flag=True,
+    envvar="BENCHGATE_BASELINES_MISSING_OK",
     help="With --baselines-rev: the file may be absent there (this change adds it); "
-    "then every metric is NEW. Without it, an absent file is an error.",
+    "then every metric is NEW. Without it, an absent file is an error. "
+    "Env: BENCHGATE_BASELINES_MISSING_OK=1.",
 )
 @click.option(
     "--github/--no-github",
     "github",
     default=None,
     help="GitHub annotations (default: on when GITHUB_ACTIONS=true).",
+)
+@click.option(
+    "--step-summary/--no-step-summary",
+    "step_summary",
+    default=None,
+    help="Append the verdict table to $GITHUB_STEP_SUMMARY (default: with --github).",
 )
 @click.option(
     "--junit",
@@ -70,6 +79,7 @@ def compare(
     baselines_rev: str | None = None,
     baselines_missing_ok: bool = False,
     github: bool | None = None,
+    step_summary: bool | None = None,
     junit: str | None = None,
     confirm: bool = False,
     confirm_runs: int = 10,
@@ -80,7 +90,8 @@ def compare(
     Uses OUT_DIR/reduced.json when it covers the runs on disk, else reduces by median
     in memory. Verdicts follow gates.md: PASS, IMPROVED, WARN, FAIL, NEW, MISSING,
     SKIPPED, ERROR. Exit 0 when nothing is FAIL, NEW, MISSING or ERROR; 1 otherwise;
-    2 for bad input.
+    2 for bad input. With --github (on under GITHUB_ACTIONS=true) it also prints the
+    annotations and appends the verdict table to $GITHUB_STEP_SUMMARY.
 
     With --confirm, a WARN or FAIL whose confidence interval straddles its threshold
     (or that rests on fewer than 3 runs) is measured again: only its bench, up to
@@ -141,6 +152,9 @@ def compare(
 
         for line in github_annotations(comparison, allowed):
             click.echo(line)
+    if github if step_summary is None else step_summary:
+        # GitHub's summary page shows the whole table; annotations show only 10 per kind.
+        write_step_summary(comparison, os.environ, allowed)
     if junit:
         from benchgate.fsutil import atomic_write_text
         from benchgate.render.ci import junit_xml
