@@ -32,6 +32,7 @@ from benchgate.baselines.file import MAX_DEPTH, parse_baselines_text
 from benchgate.cli import main
 from benchgate.config import Config, load_config
 from benchgate.errors import BenchgateError
+from benchgate.gitutil import check_rev, show_file, toplevel
 from conftest import const_bench, git
 
 PYPROJECT = '[project]\nname = "proj"\nversion = "0"\n'
@@ -576,3 +577,38 @@ def test_config_loader_any_settings(section: dict[str, Any]) -> None:
 @given(st.text(max_size=200))
 def test_config_loader_any_text(text: str) -> None:
     _load(text)
+
+
+# --- the one reader of a file at a revision ----------------------------------------------
+
+
+def test_show_file_distinguishes_absent_from_unreadable(proj: Path) -> None:
+    top = toplevel(proj)
+    (proj / "crlf.txt").write_bytes(b"a\r\nb\r\n")
+    (proj / "link").symlink_to("crlf.txt")
+    _commit(proj, "crlf and a link")
+    assert show_file(top, "HEAD", "crlf.txt") == "a\r\nb\r\n"  # byte for byte
+    assert show_file(top, "HEAD", "nope.json") is None  # absent: None, said by the caller
+    assert show_file(top, "nofile", BASELINES) is None
+    with pytest.raises(BenchgateError, match="unknown revision"):
+        show_file(top, "no-such-rev", BASELINES, "--baselines-rev")
+    with pytest.raises(BenchgateError, match="not a revision"):
+        show_file(top, "--output=x", BASELINES)
+    with pytest.raises(BenchgateError, match="is a tree at"):
+        show_file(top, "HEAD", "tests/bench")
+    with pytest.raises(BenchgateError, match="is a symbolic link at"):
+        show_file(top, "HEAD", "link")
+
+
+@pytest.mark.parametrize("rev", ["", "-x", "--output=/tmp/x", "a b", "a\nb", "a\x00b", "\x1b[1m"])
+def test_check_rev_refuses_what_git_could_read_as_an_option(rev: str) -> None:
+    with pytest.raises(BenchgateError) as err:
+        check_rev(rev, "--base")
+    assert "\n" not in str(err.value) and str(err.value).startswith("--base: not a revision")
+
+
+@pytest.mark.parametrize(
+    "rev", ["HEAD", "HEAD~1", "origin/main", "v1.0^{commit}", "@{u}", "abc123"]
+)
+def test_check_rev_accepts_revisions(rev: str) -> None:
+    assert check_rev(rev) == rev
