@@ -227,3 +227,18 @@ def test_read_regular_refuses_links_and_fifos(tmp_path: Path) -> None:
         assert not isinstance(err.value, OSError)
     with pytest.raises(OSError):
         read_regular(tmp_path / "missing")
+
+
+def test_a_results_folder_that_is_a_link_is_not_followed(project: Path, tmp_path: Path) -> None:
+    """tests/reports/bench -> a folder of credentials (*.json) would publish them."""
+    creds = tmp_path / "creds"
+    creds.mkdir()
+    (creds / "application_default_credentials.json").write_text('{"secret": "s3cr3t"}')
+    (project / "tests/reports").mkdir(parents=True)
+    (project / "tests/reports/bench").symlink_to(creds)
+    dest = project / "outputs"
+    r = collect(Config(root=project), dest, now=NOW)
+    assert [s.dest for s in r.skipped] == ["bench/results/"]
+    assert "a symbolic link (not followed)" in r.skipped[0].why
+    assert not any(c.dest.startswith("bench/results/") for c in r.collected)
+    assert "s3cr3t" not in "".join(p.read_text() for p in dest.rglob("*") if p.is_file())

@@ -481,7 +481,7 @@ def _one_line_or_value(call: Callable[[], Any]) -> Any:
         return None
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=200, deadline=None)
 @given(st.text(max_size=200) | baselines_docs.map(json.dumps))
 def test_baselines_parser_any_text(text: str) -> None:
     got = _one_line_or_value(lambda: parse_baselines_text(text, "b.json"))
@@ -491,7 +491,7 @@ def test_baselines_parser_any_text(text: str) -> None:
             assert 0 < b.variance_pct_warn <= b.degradation_pct_max < 1
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(baselines_docs.map(json.dumps), nasty, st.integers(0, 10_000))
 def test_baselines_parser_with_nasty_tokens(doc: str, token: str, where: int) -> None:
     i = where % (len(doc) + 1)

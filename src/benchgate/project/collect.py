@@ -198,12 +198,20 @@ def collect(
     )
 
     shown_results = _shown(results_dir, root)
-    sources = _result_sources(results_dir)
+    linked = results_dir.is_symlink()
+    if linked:
+        # A results folder that is itself a link could point at any folder of *.json files
+        # (credentials included): it is not followed either.
+        shown = f"{_shown(results_dir.parent, root)}/{results_dir.name}"
+        result.skipped.append(
+            Skipped("bench/results/", results_dir, f"{shown}: a symbolic link (not followed)")
+        )
+    sources = [] if linked else _result_sources(results_dir)
     copied: set[str] = set()
     for src in sources:
         if copy(src, f"bench/results/{src.name}"):
             copied.add(src.name)
-    if not results_dir.is_dir():
+    if not linked and not results_dir.is_dir():
         result.absent.append(
             Absent(
                 "bench/results/",
@@ -211,7 +219,7 @@ def collect(
                 f"{shown_results} does not exist (run `benchgate run` first)",
             )
         )
-    else:
+    elif not linked:
         runs = [p for p in sources if p.suffix == ".json" and p.name != REDUCED_FILE]
         if not runs:
             result.absent.append(
