@@ -109,7 +109,9 @@ def test_no_refresh_needed_is_never_said_under_a_failed_gate() -> None:
     assert refresh_decision(_comparison(Status.PASS, Status.NEW), {Status.NEW}).startswith(
         "no refresh needed"
     )
-    assert refresh_decision(_comparison(Status.PASS, Status.NEW)).startswith("the gate failed")
+    new = refresh_decision(_comparison(Status.PASS, Status.NEW))
+    assert new.startswith("the gate failed on 1 NEW, not on the numbers; add baselines")
+    assert "refresh is not the answer" not in new and "--only" in new
     both = refresh_decision(_comparison(Status.FAIL, Status.ERROR))
     assert both.startswith("1 metric breaches degradation") and "fix the benches" in both
     assert refresh_decision(_comparison(Status.PASS)).startswith("no refresh needed")

@@ -172,7 +172,8 @@ def compare(reduced: ReducedSet, baselines: dict[str, Baseline]) -> Comparison:
 _NOT_A_REFRESH = {
     Status.ERROR: "fix the benches that failed",
     Status.MISSING: "measure the MISSING keys (or remove them in a reviewed change)",
-    Status.NEW: "add baselines for the NEW metrics in the change that introduces them",
+    Status.NEW: "add baselines for the NEW metrics in the change that introduces them "
+    "(`benchgate refresh --only KEY,...`)",
 }
 
 
@@ -199,10 +200,10 @@ def refresh_decision(comparison: Comparison, allow: Collection[Status] | None = 
         return text
     if blocking:
         what = ", ".join(f"{c[s]} {s.label}" for s in blocking)
-        return (
-            f"the gate failed on {what}, not on the numbers: a refresh is not the answer; "
-            + "; ".join(_NOT_A_REFRESH[s] for s in blocking)
-        )
+        text = f"the gate failed on {what}, not on the numbers"
+        if Status.ERROR in blocking or Status.MISSING in blocking:
+            text += ": a refresh is not the answer"
+        return text + "; " + "; ".join(_NOT_A_REFRESH[s] for s in blocking)
     parts = [f"{c[Status.PASS]} within warn"]
     if c[Status.WARN]:
         parts.append(f"{c[Status.WARN]} past warn but within degradation")
