@@ -139,6 +139,14 @@ def _strings(v: Any) -> list[str]:
     return list(v)
 
 
+def _patterns(v: Any) -> list[str]:
+    out = _strings(v)
+    for i, p in enumerate(out):
+        if p.startswith(("/", "\\")):
+            raise _Bad(f"item {i + 1} ({p!r}) must be a pattern relative to bench_dir")
+    return out
+
+
 def _commands(v: Any) -> dict[str, str | list[str]]:
     if not isinstance(v, dict):
         raise _Bad(f"must be a table of name = command, got {_shown(v)}")
@@ -230,7 +238,7 @@ def _cpus(v: Any) -> str:
 # One check per setting: each returns the value to use or raises _Bad.
 _CHECKS: dict[str, Callable[[Any], Any]] = {
     "bench_dir": _path,
-    "patterns": _strings,
+    "patterns": _patterns,
     "exclude": _strings,
     "commands": _commands,
     "baselines": _path,
