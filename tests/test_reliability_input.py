@@ -614,3 +614,8 @@ def test_check_rev_refuses_what_git_could_read_as_an_option(rev: str) -> None:
 )
 def test_check_rev_accepts_revisions(rev: str) -> None:
     assert check_rev(rev) == rev
+
+
+def test_show_file_with_an_unknown_full_hash_is_an_error(proj: Path) -> None:
+    with pytest.raises(BenchgateError, match="git cannot list"):
+        show_file(toplevel(proj), "0" * 40, BASELINES)

@@ -13,6 +13,7 @@ validated (:func:`check_rev`: no leading ``-``, no control characters) and place
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +22,8 @@ from benchgate.errors import BenchgateError
 
 # Where the default branch is looked for, in this order (section "base" of docs/refresh.md).
 DEFAULT_BRANCH_CANDIDATES = ("origin/HEAD", "main", "origin/main", "master", "origin/master")
+
+_FULL_SHA = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")
 
 # Never take the index lock: benchgate may run while the user's git is busy.
 _GIT_ENV = {"GIT_OPTIONAL_LOCKS": "0"}
@@ -147,7 +150,9 @@ def show_file(top: Path, rev: str, rel: str, option: str = "REV") -> str | None:
     Read as bytes and decoded as UTF-8 without newline translation, so a restored file is
     identical to the committed one (CRLF line ends included).
     """
-    sha = resolve_rev(top, rev, option)
+    # A full hash (what the history walks pass) needs no lookup: ls-tree fails on an
+    # unknown one all the same.
+    sha = rev if _FULL_SHA.fullmatch(rev) else resolve_rev(top, rev, option)
     where = f"{rel} at {sha[:12]}"
     r = _git_bytes(["ls-tree", "-z", "--full-tree", "--end-of-options", sha, "--", rel], top)
     if r.returncode != 0:
