@@ -36,7 +36,12 @@ def result_files(out_dir: Path) -> list[Path]:
 
 
 def read_result_file(path: Path) -> list[RunRecord]:
-    """The runs stored in one result file (BenchgateError naming the file if corrupt)."""
+    """The runs stored in one result file (BenchgateError naming the file if corrupt).
+
+    Read as strictly as the runner writes (model's ``from_dict``): a NaN, zero or negative
+    value, an empty or control-character metric name, a wrong type is refused, naming the
+    run and the field, never passed on to the gate.
+    """
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError) as exc:
@@ -47,6 +52,9 @@ def read_result_file(path: Path) -> list[RunRecord]:
             "delete it or re-run `benchgate run` without --append",
             path,
         ) from None
+    except (ValueError, RecursionError) as exc:  # an int over 4300 digits; absurd nesting
+        problem = "nested too deeply" if isinstance(exc, RecursionError) else str(exc)
+        raise BenchgateError(f"corrupt result file: {problem}", path) from None
     if not isinstance(data, dict) or data.get("schema") != RESULTS_SCHEMA:
         raise BenchgateError(
             f'not a benchgate result file (expected "schema": "{RESULTS_SCHEMA}")', path
@@ -59,7 +67,7 @@ def read_result_file(path: Path) -> list[RunRecord]:
         try:
             out.append(RunRecord.from_dict(raw))
         except (KeyError, TypeError, ValueError) as exc:
-            raise BenchgateError(f"corrupt result file: {exc!r}", path, f"runs[{i}]") from None
+            raise BenchgateError(f"corrupt result file: {exc}", path, f"runs[{i}]") from None
     return out
 
 
