@@ -10,7 +10,7 @@ from dataclasses import asdict, dataclass, field
 from enum import Enum
 from typing import Any
 
-from benchgate.validate import finite, name_problem, positive_finite
+from benchgate.validate import clean_json, clean_text, finite, name_problem, positive_finite
 
 RESULTS_SCHEMA = "benchgate.results/1"
 REDUCED_SCHEMA = "benchgate.reduced/1"
@@ -73,6 +73,11 @@ def _list(v: Any, what: str) -> list[Any]:
     if not isinstance(v, list):
         raise ValueError(f"{what} must be a list")
     return v
+
+
+def _clean_tail(text: str) -> str | None:
+    # A stderr tail keeps its line breaks; only what cannot be printed is replaced.
+    return "\n".join(clean_text(line) for line in text.split("\n")) or None
 
 
 def _shown(v: Any) -> str:
@@ -232,18 +237,22 @@ class RunRecord:
         return cls(
             run_id=run_id,
             bench=_name(d.get("bench"), "bench"),
-            invocation=_text(d.get("invocation", run_id), "invocation"),
-            started=_text(d.get("started"), "started"),
+            invocation=clean_text(_text(d.get("invocation", run_id), "invocation")),
+            started=clean_text(_text(d.get("started"), "started")),
             duration_s=_finite(d.get("duration_s", 0.0), "duration_s", minimum=0.0),
             status=RunStatus(status),
             exit_code=exit_code,
-            reason=_text(d.get("reason"), "reason", optional=True) or None,
-            stderr_tail=_text(d.get("stderr_tail"), "stderr_tail", optional=True) or None,
+            # Free text and context are cleaned, not refused: a lone surrogate or a control
+            # character in them must not break every later print of this run.
+            reason=clean_text(_text(d.get("reason"), "reason", optional=True)) or None,
+            stderr_tail=_clean_tail(_text(d.get("stderr_tail"), "stderr_tail", optional=True)),
             metrics=metrics,
-            env=_opt_obj(d.get("env"), "env"),
-            command=_opt_obj(d.get("command"), "command"),
-            disturbance=_obj(disturbance, "disturbance") if disturbance is not None else None,
-            extra=_opt_obj(d.get("extra"), "extra"),
+            env=clean_json(_opt_obj(d.get("env"), "env")),
+            command=clean_json(_opt_obj(d.get("command"), "command")),
+            disturbance=(
+                clean_json(_obj(disturbance, "disturbance")) if disturbance is not None else None
+            ),
+            extra=clean_json(_opt_obj(d.get("extra"), "extra")),
         )
 
 
@@ -380,7 +389,7 @@ class BenchSummary:
         return cls(
             bench=_name(d.get("bench"), "bench"),
             status=RunStatus(status),
-            reason=_text(d.get("reason"), "reason", optional=True) or None,
+            reason=clean_text(_text(d.get("reason"), "reason", optional=True)) or None,
             metric_errors={_name(k, "metric key"): _text(v, "reason") for k, v in errors.items()},
             **counts,
         )

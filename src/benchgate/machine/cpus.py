@@ -17,7 +17,10 @@ from benchgate.errors import BenchgateError
 SYS_ROOT = Path("/")
 CPU_DIR = "sys/devices/system/cpu"
 
-_LIST_ITEM = re.compile(r"^(\d+)(?:-(\d+))?$")
+_LIST_ITEM = re.compile(r"^([0-9]+)(?:-([0-9]+))?$")
+# The largest CPU count a Linux kernel can be built for (NR_CPUS): a list naming a CPU
+# beyond it is a typo, and expanding it (0-99999999999) would exhaust memory.
+MAX_CPUS = 8192
 
 
 def read_sys(root: Path, rel: str) -> str | None:
@@ -44,10 +47,16 @@ def parse_cpu_list(text: str) -> list[int]:
         if not item:
             continue
         m = _LIST_ITEM.match(item)
-        if not m:
-            raise ValueError(f"not a CPU or CPU range: {item!r}")
+        if not m or max(len(g) for g in m.groups() if g) > 6:
+            if m:
+                raise ValueError(
+                    f"CPU number out of range in {item[:40]!r} (at most {MAX_CPUS - 1})"
+                )
+            raise ValueError(f"not a CPU or CPU range: {item[:40]!r}")
         lo = int(m.group(1))
         hi = int(m.group(2)) if m.group(2) is not None else lo
+        if hi >= MAX_CPUS:
+            raise ValueError(f"CPU number out of range in {item!r} (at most {MAX_CPUS - 1})")
         if hi < lo:
             raise ValueError(f"range runs backwards: {item!r}")
         cpus.update(range(lo, hi + 1))
