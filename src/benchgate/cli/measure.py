@@ -298,7 +298,7 @@ def reduce(ctx: click.Context, out_dir: str | None, method: str, drop_disturbed:
     """
     config = get_config(ctx)
     d = resolve_out_dir(config, out_dir)
-    runs = load_out_dir(d)
+    load_out_dir(d)  # a missing or bad out-dir fails here, before the lock creates anything
     with out_dir_lock(d):  # reduced.json must cover exactly the runs on disk
         runs = load_out_dir(d)
         reduced = reduce_runs(runs, method, drop_disturbed)
