@@ -14,11 +14,20 @@ always readable and a file it would not have written is refused on read.
 
 from __future__ import annotations
 
+import functools
+import json
 import math
-import unicodedata
+import re
 from typing import Any
 
 MAX_NAME = 200
+
+# Control characters (Unicode category Cc) and lone surrogates: one search, C speed.
+_CONTROL = "\x00-\x1f\x7f-\x9f"
+_SURROGATE = "\ud800-\udfff"
+_UNSAFE = re.compile(f"[{_CONTROL}{_SURROGATE}]")
+_UNSAFE_BUT_TAB = re.compile(f"[\x00-\x08\x0a-\x1f\x7f-\x9f{_SURROGATE}]")
+_SURROGATES = re.compile(f"[{_SURROGATE}]")
 
 
 def _number(v: Any) -> float | None:
@@ -46,35 +55,51 @@ def name_problem(name: Any, what: str = "name") -> str | None:
     """Why ``name`` cannot be a metric name or unit, or None when it can."""
     if not isinstance(name, str):
         return f"{what} must be a string"
+    return _name_problem(name, what)
+
+
+@functools.lru_cache(maxsize=4096)  # the same few names and units recur in every run
+def _name_problem(name: str, what: str) -> str | None:
     if not name.strip():
         return f"{what} is empty"
     if len(name) > MAX_NAME:
         return f"{what} is longer than {MAX_NAME} characters"
-    for ch in name:
-        if "\ud800" <= ch <= "\udfff":
-            return f"{what} {name[:40]!r} holds a lone surrogate (not valid Unicode)"
-        if unicodedata.category(ch) == "Cc":
-            return f"{what} {name[:40]!r} holds a control character"
-    return None
+    bad = _UNSAFE.search(name)
+    if bad is None:
+        return None
+    if _SURROGATES.match(bad.group()):
+        return f"{what} {name[:40]!r} holds a lone surrogate (not valid Unicode)"
+    return f"{what} {name[:40]!r} holds a control character"
 
 
 def clean_text(text: str, limit: int | None = None) -> str:
     """Free text (a skip reason) made safe to store and print: lone surrogates become
     U+FFFD, control characters other than tab become spaces, and it is cut at ``limit``."""
-    out = []
-    for ch in text[: limit if limit is not None else len(text)]:
-        if "\ud800" <= ch <= "\udfff":
-            out.append("\ufffd")
-        elif ch != "\t" and unicodedata.category(ch) == "Cc":
-            out.append(" ")
-        else:
-            out.append(ch)
-    return "".join(out)
+    if limit is not None:
+        text = text[:limit]
+    if _UNSAFE_BUT_TAB.search(text) is None:  # the usual case: nothing to replace
+        return text
+    text = _SURROGATES.sub("\ufffd", text)
+    return _UNSAFE_BUT_TAB.sub(" ", text)
+
+
+# In JSON text (ensure_ascii off) a control character shows as an escape, a non-finite
+# float as a bare word; a lone surrogate stays raw. Any of these: clean the slow way.
+_JSON_SUSPECT = re.compile(f"[{_SURROGATE}]|\\\\[ubfnr]|NaN|Infinity")
 
 
 def clean_json(value: Any, depth: int = 0) -> Any:
     """A bench's extra fields made storable: text cleaned as ``clean_text``, non-finite
     floats as strings, nesting cut at 20 levels (extras are context, not measurements)."""
+    if not value:
+        return value
+    if depth == 0 and isinstance(value, (dict, list)):
+        try:
+            dumped = json.dumps(value, ensure_ascii=False, check_circular=False)
+        except (ValueError, TypeError, RecursionError):
+            dumped = None
+        if dumped is not None and _JSON_SUSPECT.search(dumped) is None:
+            return value  # the usual case, decided at C speed
     if depth > 20:
         return "…"
     if isinstance(value, str):
