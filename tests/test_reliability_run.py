@@ -393,3 +393,23 @@ def test_full_out_dir_fails_before_measuring(
     assert r.exit_code == 2, r.output
     assert "No space left on device" in r.output and len(r.output.strip().splitlines()) == 1
     assert not marker.exists()
+
+
+# --- item 10: file modes through the real CLI -----------------------------------------
+
+
+def test_written_files_follow_the_umask_and_keep_their_mode(
+    project: Path, write_bench: Callable[[str, str], Path], cli: Callable[..., Result]
+) -> None:
+    write_bench("a", const_bench({"x_per_s": (1.0, "x/sec")}))
+    old = os.umask(0o022)
+    try:
+        assert cli("run").exit_code == 0
+        out = project / OUT
+        assert {p.name: p.stat().st_mode & 0o777 for p in out.glob("*.json")} == {"a.json": 0o644}
+        (out / "report.md").chmod(0o664)
+        assert cli("run", "--append").exit_code == 0
+        assert (out / "report.md").stat().st_mode & 0o777 == 0o664
+        assert (out / "a.json").stat().st_mode & 0o777 == 0o644
+    finally:
+        os.umask(old)
