@@ -242,3 +242,18 @@ def test_a_results_folder_that_is_a_link_is_not_followed(project: Path, tmp_path
     assert "a symbolic link (not followed)" in r.skipped[0].why
     assert not any(c.dest.startswith("bench/results/") for c in r.collected)
     assert "s3cr3t" not in "".join(p.read_text() for p in dest.rglob("*") if p.is_file())
+
+
+def test_collect_does_not_write_through_a_planted_link(
+    project: Path, tmp_path: Path, cli: Callable[..., Result]
+) -> None:
+    fill(project)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (project / "outputs").mkdir()
+    (project / "outputs/bench").symlink_to(elsewhere)
+    with pytest.raises(BenchgateError, match="symbolic link"):
+        collect(Config(root=project), project / "outputs", now=NOW)
+    r = cli("collect", "--out-dir", str(project / "outputs"))
+    assert r.exit_code == 2 and len(r.stderr.splitlines()) == 1
+    assert list(elsewhere.iterdir()) == []

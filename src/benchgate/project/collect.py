@@ -154,6 +154,10 @@ def collect(
         raise BenchgateError(
             "the artifact folder's bench/results is the results folder itself", out_dir
         )
+    for d in (out_dir, bench_dest, results_dest):
+        # Writing through a planted link would put the artifacts (and index.txt) anywhere.
+        if d.is_symlink():
+            raise BenchgateError("is a symbolic link: collect does not write through links", d)
     result = CollectResult(out_dir=out_dir, index=out_dir / INDEX_FILE)
     root = config.root
 
