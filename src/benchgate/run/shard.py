@@ -138,7 +138,7 @@ def durations_of_runs(runs_by_bench: dict[str, list[RunRecord]]) -> dict[str, fl
 
 
 def _durations_file(path: Path) -> dict[str, float]:
-    """A JSON file of durations: ``{"bench": seconds}`` or the output of ``shards --format json``."""
+    """A durations file: ``{"bench": seconds}`` or the output of ``shards --format json``."""
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError) as exc:
