@@ -72,10 +72,13 @@ def apply_shard(
     plan = plan_shards([b.name for b in benches], spec.n, recorded_durations(source))
     part = plan.shard(spec.k)
     wanted = set(part.benches)
-    how = f"by recorded duration ({source})" if plan.by == "duration" else "by count"
+    if plan.by == "duration":
+        how = f"by recorded duration ({source}), expected {part.seconds:.1f}s per round"
+    else:
+        how = "by count (no recorded durations)"
     line = (
-        f"shard {spec}: {len(part.benches)} of {len(benches)} benches, split {how}, "
-        f"expected {part.seconds:.1f}s per round (plan {plan.digest})"
+        f"shard {spec}: {len(part.benches)} of {len(benches)} benches, split {how} "
+        f"(plan {plan.digest})"
     )
     return [b for b in benches if b.name in wanted], plan, line
 
