@@ -8,6 +8,7 @@ and renamed into place. A refused or interrupted merge leaves the destination as
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import tempfile
@@ -17,10 +18,11 @@ from typing import Any
 
 from benchgate.config import Config
 from benchgate.errors import BenchgateError
+from benchgate.fsutil import atomic_write_text
 from benchgate.machine.classes import class_of_run, describe_identity, identity_of, machine_classes
 from benchgate.machine.environment import diff_environments, fingerprint
-from benchgate.model import RunRecord
-from benchgate.run.results import load_runs, result_files, write_bench_runs
+from benchgate.model import RESULTS_SCHEMA, RunRecord
+from benchgate.run.results import bench_file, load_runs, result_files
 
 
 @dataclass
@@ -110,6 +112,16 @@ def _check_shard_plans(located: list[tuple[Path, RunRecord]]) -> list[str]:
     return out
 
 
+def _write_merged(out_dir: Path, bench: str, runs: list[RunRecord]) -> None:
+    """The result file of ``bench``, as ``write_bench_runs`` writes it but one JSON line.
+
+    Indented JSON goes through the json module's pure-Python encoder; the compact form
+    uses its C encoder, five times faster on a large merge. Readers see the same data.
+    """
+    data = {"schema": RESULTS_SCHEMA, "bench": bench, "runs": [r.to_dict() for r in runs]}
+    atomic_write_text(bench_file(out_dir, bench), json.dumps(data) + "\n")
+
+
 def _is_empty_dir(path: Path) -> bool:
     return path.is_dir() and not any(path.iterdir())
 
@@ -165,7 +177,7 @@ def merge_out_dirs(
     try:
         for bench in sorted(by_bench):
             # Stable: runs started at the same instant keep the order of the sources given.
-            write_bench_runs(tmp, bench, sorted(by_bench[bench], key=lambda r: r.started))
+            _write_merged(tmp, bench, sorted(by_bench[bench], key=lambda r: r.started))
         replaced = dest.exists()
         if replaced:
             old = Path(tempfile.mkdtemp(prefix=f".{dest.name}.old-", dir=dest.parent))

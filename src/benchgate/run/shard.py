@@ -185,7 +185,8 @@ def _weights(
     return {b: known.get(b, fill) for b in benches}, missing, "duration"
 
 
-def _lpt(order: list[str], weights: dict[str, float], n: int) -> list[list[str]]:
+def lpt(order: list[str], weights: dict[str, float], n: int) -> list[list[str]]:
+    """Plain LPT: each bench of ``order`` to the least-loaded shard (ties: lowest index)."""
     parts: list[list[str]] = [[] for _ in range(n)]
     loads = [0.0] * n
     for b in order:
@@ -252,7 +253,7 @@ def plan_shards(benches: list[str], n: int, durations: dict[str, float] | None =
     names = sorted(set(benches))
     weights, estimated, by = _weights(names, durations or {})
     order = sorted(names, key=lambda b: (-weights[b], b))
-    parts = _lpt(order, weights, n)
+    parts = lpt(order, weights, n)
     _improve(parts, weights)
     shards = []
     for i, part in enumerate(parts, 1):
