@@ -296,3 +296,28 @@ def test_class_paths_and_first_match_wins(project: Path) -> None:
     assert choose_for_runs(config, runs, None).cls == epyc  # case-insensitive glob, first wins
     runs = {"a": make_runs("a", {"ops": [1.0]}, env=X86_OTHER)}
     assert choose_for_runs(config, runs, None).cls == x86
+
+
+def test_check_reviews_the_class_the_change_edits(tmp_path: Path) -> None:
+    from test_check import BASE, Repo, dump, refreshed
+
+    repo = Repo(tmp_path / "repo")
+    repo.write(
+        "pyproject.toml",
+        '[project]\nname = "proj"\nversion = "0"\n' + CLASSES.replace("x86_64", "no-such-arch*"),
+    )
+    repo.write("tests/bench/baselines.arm.json", dump(BASE))
+    repo.write("tests/bench/report.arm.md", "# Methodology\n\nARM v1.\n")
+    repo.commit("classes", "2026-01-01T12:00:00+00:00")
+    repo.branch()
+    repo.write("tests/bench/baselines.arm.json", dump(refreshed("b.ops", 2100.0)))
+    repo.write("tests/bench/report.arm.md", "# Methodology\n\nARM v2, 5 runs, median.\n")
+    repo.commit("bench: refresh baselines (reason: deps)")
+    # Reviewed on a machine of no class: the class whose files the change edits is checked.
+    r = repo.cli("check", "--base", "main")
+    assert r.exit_code == 0, r.output
+    assert r.output.startswith("machine class arm: baselines tests/bench/baselines.arm.json")
+    assert "b.ops: 2,000 -> 2,100" in r.output
+    # The default file was not changed: checking x86 explicitly finds nothing to review.
+    r = repo.cli("check", "--base", "main", "--machine", "x86")
+    assert "machine class x86" in r.output and "b.ops" not in r.output.split("\n", 2)[2]

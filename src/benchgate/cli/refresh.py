@@ -11,7 +11,12 @@ from benchgate.cli.measure import out_dir_option, resolve_out_dir
 from benchgate.cli.shard import class_line, machine_option
 from benchgate.errors import BenchgateError
 from benchgate.judge.gate import load_out_dir
-from benchgate.machine.classes import choose_for_machine, choose_for_runs, machine_classes
+from benchgate.machine.classes import (
+    choose_for_change,
+    choose_for_machine,
+    choose_for_runs,
+    machine_classes,
+)
 
 
 def _read_text(path: Path, missing: str | None) -> str:
@@ -258,8 +263,8 @@ def check(
     updated, no blanket shift, no unaccepted FAIL-level regression, no rapid edit, and
     with --evidence the new values against the runs. Commit first: HEAD is compared,
     not the working tree. With machine classes declared, the files checked are those of
-    --machine NAME, else of the class the --evidence runs were made on, else of this
-    machine's class. Exit 0 clean, 1 any violation, 2 bad input.
+    --machine NAME, else of the class whose files the change edits, else of the class
+    the --evidence runs were made on, else of this machine's class. Exit 0 clean, 1 any violation, 2 bad input.
 
     \b
     Example:
@@ -275,7 +280,10 @@ def check(
 
     config = get_config(ctx)
     ev = Path(evidence).resolve() if evidence else None
-    if ev is not None and machine is None and machine_classes(config):
+    changed = choose_for_change(config, base, head) if machine is None else None
+    if changed is not None:
+        choice = changed
+    elif ev is not None and machine is None and machine_classes(config):
         choice = choose_for_runs(config, load_out_dir(ev), None)
     else:
         choice = choose_for_machine(config, machine)

@@ -31,6 +31,14 @@ from typing import Any
 
 from benchgate.config import Config
 from benchgate.errors import BenchgateError
+from benchgate.gitutil import (
+    changed_files,
+    default_branch,
+    merge_base,
+    relpath,
+    resolve_rev,
+    toplevel,
+)
 from benchgate.machine.environment import capture_environment, cpu_model, fingerprint
 from benchgate.model import RunRecord
 
@@ -297,3 +305,32 @@ def choose_for_runs(
         return ClassChoice(config, None)
     only = next(iter(found.values()))
     return ClassChoice(for_class(config, only), only)
+
+
+def choose_for_change(config: Config, base: str | None, head: str) -> ClassChoice | None:
+    """The class whose baselines or report a change (merge-base of ``base``..``head``) edits.
+
+    For ``check`` on a refresh PR of one class, whatever machine reviews it. None when no
+    class's files changed (or no classes are declared); BenchgateError when several did (a
+    refresh PR changes one class's files: pass --machine NAME).
+    """
+    classes = machine_classes(config)
+    if not classes:
+        return None
+    top = toplevel(config.root)
+    head_sha = resolve_rev(top, head, "--head")
+    base_sha = resolve_rev(top, base if base is not None else default_branch(top), "--base")
+    changed = set(changed_files(top, merge_base(top, base_sha, head_sha), head_sha))
+    hits = [
+        c
+        for c in classes
+        if {relpath(top, config.path(c.baselines)), relpath(top, config.path(c.report))} & changed
+    ]
+    if len(hits) > 1:
+        names = ", ".join(c.name for c in hits)
+        raise BenchgateError(
+            f"the change edits the baselines of {len(hits)} machine classes ({names}): a "
+            "refresh PR changes one class's files; pass --machine NAME to check one",
+            key="--machine",
+        )
+    return ClassChoice(for_class(config, hits[0]), hits[0]) if hits else None
