@@ -19,6 +19,7 @@ from benchgate.judge.gate import load_out_dir, write_out_report
 from benchgate.judge.reduce import reduce_runs, write_reduced
 from benchgate.judge.stats import METHODS
 from benchgate.machine.classes import (
+    choose_for_runs,
     class_named,
     classify,
     for_class,
@@ -28,6 +29,7 @@ from benchgate.machine.classes import (
 from benchgate.model import RunStatus, Status
 from benchgate.render.report import fmt_num
 from benchgate.run.discovery import discover, select
+from benchgate.run.results import load_runs
 from benchgate.run.runner import Progress, RunOptions, run_benches
 from benchgate.run.shard import parse_shard
 
@@ -157,6 +159,20 @@ def recorded_class(config: Config, machine: str | None) -> str | None:
         )
         return None
     return cls.name
+
+
+def report_config(config: Config, out_dir: Path) -> Config:
+    """The config whose baselines report.md compares with: those of the runs' machine class.
+
+    When the class cannot be told (no runs, a machine of no class, several classes) the
+    report is still written, against the configured baselines; `compare` says why.
+    """
+    if not machine_classes(config):
+        return config
+    try:
+        return choose_for_runs(config, load_runs(out_dir), None).config
+    except BenchgateError:
+        return config
 
 
 def shard_record(shard: str, digest: str) -> dict[str, Any]:
@@ -301,7 +317,7 @@ def run(
         summary = run_benches(config, benches, options, display)
     finally:
         display.close()
-    report = write_out_report(config, options.out_dir)
+    report = write_out_report(report_config(config, options.out_dir), options.out_dir)
     by_status = {s: sum(1 for r in summary.records if r.status is s) for s in RunStatus}
     click.echo(
         f"{len(summary.records)} runs of {len(benches)} benches "
@@ -360,7 +376,7 @@ def reduce(ctx: click.Context, out_dir: str | None, method: str, drop_disturbed:
     runs = load_out_dir(d)
     reduced = reduce_runs(runs, method, drop_disturbed)
     path = write_reduced(d, reduced)
-    write_out_report(config, d, reduced)
+    write_out_report(report_config(config, d), d, reduced)
     for m in reduced.metrics.values():
         s = m.spread
         click.echo(

@@ -264,7 +264,8 @@ def check(
     with --evidence the new values against the runs. Commit first: HEAD is compared,
     not the working tree. With machine classes declared, the files checked are those of
     --machine NAME, else of the class whose files the change edits, else of the class
-    the --evidence runs were made on, else of this machine's class. Exit 0 clean, 1 any violation, 2 bad input.
+    the --evidence runs were made on, else of this machine's class. Exit 0 clean, 1 any
+    violation, 2 bad input.
 
     \b
     Example:
