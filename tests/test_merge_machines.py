@@ -321,3 +321,29 @@ def test_check_reviews_the_class_the_change_edits(tmp_path: Path) -> None:
     # The default file was not changed: checking x86 explicitly finds nothing to review.
     r = repo.cli("check", "--base", "main", "--machine", "x86")
     assert "machine class x86" in r.output and "b.ops" not in r.output.split("\n", 2)[2]
+
+
+def test_unrecorded_run_inherits_the_class_of_its_environment(
+    project: Path, cli: Callable[..., Result]
+) -> None:
+    """A label class: runs of `run --machine large` recorded it; a later run in the same
+    environment that recorded none (e.g. --confirm's) is of the same class."""
+    with (project / "pyproject.toml").open("a") as fh:
+        fh.write("\n[tool.benchgate.machines]\nlarge = {}\n")
+    (project / "tests/bench/baselines.large.json").write_text(
+        json.dumps({"a.ops": {"value": 100.0, "unit": "ops/sec"}})
+    )
+    labelled = {**X86, "machine_class": "large"}
+    runs = make_runs("a", {"ops": [100.0] * 4}, env=labelled)
+    runs += make_runs("a", {"ops": [100.0]}, env=X86, prefix="confirm-")
+    write_bench_runs(project / "tests" / "reports" / "bench", "a", runs)
+    r = cli("compare")
+    assert r.exit_code == 0, r.output
+    assert "machine class large" in r.output
+    other = make_env(os="Linux-riscv64", cpu_model="U74")
+    write_bench_runs(
+        project / "tests" / "reports" / "bench",
+        "a",
+        runs + make_runs("a", {"ops": [1.0]}, env=other, prefix="odd-"),
+    )
+    _one_line_error(cli("compare"), "matches no declared machine class", other["fingerprint"])

@@ -192,14 +192,37 @@ def classify(identity: dict[str, Any], classes: list[MachineClass]) -> MachineCl
     return next((c for c in classes if c.matches(identity)), None)
 
 
-def class_of_run(run: RunRecord, classes: list[MachineClass]) -> MachineClass | None:
-    """A run's class: the one it recorded (if still declared), else the first that matches."""
+def recorded_by_fingerprint(runs: list[RunRecord], classes: list[MachineClass]) -> dict[str, str]:
+    """Environment fingerprint -> the declared class runs of that environment recorded.
+
+    A run that recorded no class (made by a step that does not record one, e.g. the extra
+    runs of ``--confirm``) in the environment of runs that did is of their class: the same
+    fingerprint is the same kind of machine.
+    """
+    names = {c.name for c in classes}
+    out: dict[str, str] = {}
+    for r in runs:
+        recorded, fp = r.env.get(RECORD_KEY), r.env.get("fingerprint")
+        if recorded in names and fp:
+            out.setdefault(str(fp), str(recorded))
+    return out
+
+
+def class_of_run(
+    run: RunRecord, classes: list[MachineClass], inherited: dict[str, str] | None = None
+) -> MachineClass | None:
+    """A run's class: the one it recorded (if still declared), else the first that matches,
+    else the one runs of its environment recorded (``inherited``, see above)."""
     recorded = run.env.get(RECORD_KEY)
     if recorded:
         named = next((c for c in classes if c.name == recorded), None)
         if named is not None:
             return named
-    return classify(identity_of(run.env), classes)
+    found = classify(identity_of(run.env), classes)
+    if found is None and inherited:
+        name = inherited.get(str(run.env.get("fingerprint")))
+        found = next((c for c in classes if c.name == name), None)
+    return found
 
 
 def for_class(config: Config, cls: MachineClass | None) -> Config:
@@ -269,9 +292,10 @@ def choose_for_runs(
     classes = machine_classes(config)
     if label is not None:
         cls = class_named(classes, label)
+        inherited = recorded_by_fingerprint([r for rs in runs.values() for r in rs], classes)
         kept: dict[str, list[RunRecord]] = {}
         for bench, rs in runs.items():
-            mine = [r for r in rs if class_of_run(r, classes) in (cls, None)]
+            mine = [r for r in rs if class_of_run(r, classes, inherited) in (cls, None)]
             if mine:
                 kept[bench] = mine
         if not kept:
@@ -280,11 +304,12 @@ def choose_for_runs(
     if not classes:
         return ClassChoice(config, None)
     found: dict[str, MachineClass] = {}
+    inherited = recorded_by_fingerprint([r for rs in runs.values() for r in rs], classes)
     for rs in runs.values():
         for r in rs:
             if not r.env:
                 continue  # nothing recorded (could not start): it follows the others
-            of_run = class_of_run(r, classes)
+            of_run = class_of_run(r, classes, inherited)
             if of_run is None:
                 who = describe_identity(identity_of(r.env), r.env.get("fingerprint"))
                 raise BenchgateError(

@@ -19,7 +19,13 @@ from typing import Any
 from benchgate.config import Config
 from benchgate.errors import BenchgateError
 from benchgate.fsutil import atomic_write_text
-from benchgate.machine.classes import class_of_run, describe_identity, identity_of, machine_classes
+from benchgate.machine.classes import (
+    class_of_run,
+    describe_identity,
+    identity_of,
+    machine_classes,
+    recorded_by_fingerprint,
+)
 from benchgate.machine.environment import diff_environments, fingerprint
 from benchgate.model import RESULTS_SCHEMA, RunRecord
 from benchgate.run.results import bench_file, load_runs, result_files
@@ -65,8 +71,9 @@ def _check_environments(
         groups.setdefault(_fp(r), (p, r))
     if classes:
         names: list[str] = []
+        inherited = recorded_by_fingerprint([r for _, r in with_env], classes)
         for p, r in with_env:
-            cls = class_of_run(r, classes)
+            cls = class_of_run(r, classes, inherited)
             if cls is None:
                 raise BenchgateError(
                     f"run {r.run_id} of {r.bench} was made on a machine that matches no "
