@@ -218,3 +218,22 @@ def test_ab_shard_measures_only_its_part(
     data = json.loads(r.output[r.output.index("{") :])
     measured = {m["key"].split(".")[0] for m in data["metrics"]}
     assert measured == set(plan.shard(2).benches)
+
+
+def test_ab_uses_the_machine_class_and_refuses_an_unmatched_machine(
+    project: Path, cli: Callable[..., Result], five_benches: list[str]
+) -> None:
+    from conftest import git
+
+    with (project / "pyproject.toml").open("a") as fh:
+        fh.write('\n[tool.benchgate.machines]\nnowhere = { arch = "no-such-arch" }\nlarge = {}\n')
+    git(project, "init", "-q", "-b", "main")
+    git(project, "add", "-A")
+    git(project, "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "init")
+    r = cli("ab", "--base", "HEAD", "--repeat", "1")
+    assert r.exit_code == 2
+    assert "this machine matches no declared machine class (fingerprint " in r.output
+    assert r.output.strip().count("\n") == 0
+    r = cli("ab", "--base", "HEAD", "--repeat", "1", "-k", "alpha", "--machine", "large")
+    assert r.exit_code in (0, 1), r.output
+    assert "\nmachine class large: baselines tests/bench/baselines.large.json\n" in r.output
