@@ -242,6 +242,10 @@ def test_refresh_writes_the_class_files(project: Path, cli: Callable[..., Result
     )
     assert (project / "tests/bench/report.arm.md").exists()
     assert not (project / "tests/bench/report.md").exists()
+    # collect gathers the class's baselines as the ones compared with.
+    assert cli("collect", "--out-dir", str(project / "outputs")).exit_code == 0
+    collected = json.loads((project / "outputs/bench/baselines.json").read_text())
+    assert collected["a.ops"]["value"] == pytest.approx(100.0)
 
 
 def test_label_class_recorded_by_run(
