@@ -92,6 +92,10 @@ def exact_pattern(names: list[str]) -> str:
     return ",".join(f"[{n[0]}]{n[1:]}" for n in names)
 
 
+def _benches(n: int) -> str:
+    return f"{n} bench" if n == 1 else f"{n} benches"
+
+
 def _fmt_seconds(s: float) -> str:
     return f"{s:.1f}s" if s < 600 else f"{s / 60:.1f}min"
 
@@ -100,9 +104,9 @@ def render_plan(plan: ShardPlan, repeat: int, source: str) -> str:
     """The split as text: one line per shard, then the balance."""
     by = f"by recorded duration ({source})" if plan.by == "duration" else "by count"
     benches = sum(len(s.benches) for s in plan.shards)
-    lines = [f"{plan.n} shards of {benches} benches, split {by}, plan {plan.digest}"]
+    lines = [f"{plan.n} shards of {_benches(benches)}, split {by}, plan {plan.digest}"]
     for s in plan.shards:
-        head = f"shard {s.index}/{plan.n}: {len(s.benches)} benches"
+        head = f"shard {s.index}/{plan.n}: {_benches(len(s.benches))}"
         if plan.by == "duration":
             head += f", expected {_fmt_seconds(s.seconds * repeat)}"
         lines.append(head + (": " + ", ".join(s.benches) if s.benches else " (empty)"))
@@ -110,8 +114,9 @@ def render_plan(plan: ShardPlan, repeat: int, source: str) -> str:
         over = (plan.longest / plan.bound - 1) * 100 if plan.bound else 0.0
         lines.append(
             f"longest shard {_fmt_seconds(plan.longest * repeat)}, ideal (total/{plan.n}) "
-            f"{_fmt_seconds(plan.ideal * repeat)}, bound {_fmt_seconds(plan.bound * repeat)} "
-            f"({over:.1f}% over the bound), x{repeat} runs per bench"
+            f"{_fmt_seconds(plan.ideal * repeat)}, {over:.1f}% above the lower bound "
+            f"max(ideal, longest bench) = {_fmt_seconds(plan.bound * repeat)}; "
+            f"x{repeat} run{'s' if repeat != 1 else ''} per bench"
         )
         if plan.estimated:
             lines.append(
