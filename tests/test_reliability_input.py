@@ -193,6 +193,8 @@ CONFIG_CASES = [
     Case("path-empty", tbg('out_dir = ""'), ["compare"], "tool.benchgate.out_dir"),
     Case("path-nul", tbg('baselines = "a\\u0000b"'), ["compare"], "NUL"),
     Case("cpus-int", tbg("cpus = 3"), ["compare"], "tool.benchgate.cpus"),
+    Case("machines-int", tbg("machines = 5"), ["compare"], "tool.benchgate.machines"),
+    Case("machines-class-int", tbg("machines = {ci = 1}"), ["compare"], "machines.ci"),
     Case("toml-broken", pyproject("[tool.benchgate\nx = 1"), ["compare"], "not valid TOML"),
     Case("toml-surrogate", tbg('out_dir = "\\ud800"'), ["compare"], "not valid TOML"),
     # Any command loads the config, not only compare.

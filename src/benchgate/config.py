@@ -50,6 +50,8 @@ class Config:
     # check: baselines.json changed on the base branch within this many days = rapid edit.
     rapid_edit_days: int = 7
     min_runs: int = 5
+    # Machine classes: name -> what identifies it (see benchgate.machine.classes).
+    machines: dict[str, Any] = field(default_factory=dict)
     source: Path | None = None  # the pyproject.toml read, if any
 
     def path(self, rel: str | Path) -> Path:
@@ -235,6 +237,20 @@ def _cpus(v: Any) -> str:
     return v
 
 
+def _machines(v: Any) -> dict[str, Any]:
+    # Each class's keys are checked by benchgate.machine.classes.machine_classes, which
+    # every command using them calls; here only the shape.
+    if not isinstance(v, dict):
+        raise _Bad(f"must be a table of class name = table, got {_shown(v)}")
+    for name, spec in v.items():
+        if not isinstance(spec, dict):
+            raise _Bad(
+                f'must be a table, e.g. {{ arch = "x86_64" }}, got {_shown(spec)}',
+                f"machines.{name}",
+            )
+    return dict(v)
+
+
 # One check per setting: each returns the value to use or raises _Bad.
 _CHECKS: dict[str, Callable[[Any], Any]] = {
     "bench_dir": _path,
@@ -253,6 +269,7 @@ _CHECKS: dict[str, Callable[[Any], Any]] = {
     "disturbed_share": _fraction,
     "rapid_edit_days": _integer(0, MAX_RAPID_EDIT_DAYS),
     "min_runs": _integer(1, MAX_MIN_RUNS),
+    "machines": _machines,
 }
 
 
