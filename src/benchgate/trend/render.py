@@ -81,7 +81,8 @@ def _status_rows(trends: Sequence[MetricTrend]) -> list[list[str]]:
     for t in trends:
         latest = t.latest
         value = f"{_num(latest.value)} {t.series.unit}".rstrip() if latest else "-"
-        rows.append([t.key, t.status.value, str(len(t.series.points)), value, str(len(t.change_points))])
+        n, cps = str(len(t.series.points)), str(len(t.change_points))
+        rows.append([t.key, t.status.value, n, value, cps])
     return rows
 
 
