@@ -8,6 +8,7 @@ import io
 import json
 import math
 import random
+from datetime import datetime, timedelta, timezone
 
 import pytest
 
@@ -42,7 +43,7 @@ def make_series(
     pts = tuple(
         Point(
             commit=hashlib.sha1(str(i).encode()).hexdigest(),
-            time=f"2026-01-{1 + i // 100:02d}T{(i // 4) % 24:02d}:{(i * 15) % 60:02d}:00+00:00",
+            time=(datetime(2026, 1, 1, tzinfo=timezone.utc) + timedelta(hours=i)).isoformat(),
             value=v,
             n=5,
             lo=v * 0.99,
