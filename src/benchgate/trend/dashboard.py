@@ -189,7 +189,7 @@ def gate_status(series: Series) -> str:
         series.higher_is_better,
         series.degradation_pct_max,
         series.variance_pct_warn,
-    ).value
+    ).value.upper()
 
 
 def _e(text: object) -> str:
