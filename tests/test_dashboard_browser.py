@@ -13,12 +13,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from test_trend import make_series, noise, steps
-from test_trend_cli import EVIL
 
 from benchgate.store.series import Refresh, Series
 from benchgate.trend.analyze import analyze
 from benchgate.trend.dashboard import build_site, slug
+from test_trend import make_series, noise, steps
+from test_trend_cli import EVIL
 
 CHROMIUM = os.environ.get("BENCHGATE_CHROMIUM", "/usr/bin/chromium")
 ARGS = [
@@ -28,9 +28,11 @@ ARGS = [
     "--disable-component-update",
     "--no-first-run",
 ]
-SCREENSHOTS = Path(os.environ.get("BENCHGATE_SCREENSHOTS", "")) if os.environ.get(
-    "BENCHGATE_SCREENSHOTS"
-) else None
+SCREENSHOTS = (
+    Path(os.environ.get("BENCHGATE_SCREENSHOTS", ""))
+    if os.environ.get("BENCHGATE_SCREENSHOTS")
+    else None
+)
 
 
 def _missing(what: str) -> None:

@@ -19,6 +19,7 @@ from click.testing import CliRunner, Result
 
 import benchgate.store
 from benchgate.cli import main
+from benchgate.errors import BenchgateError
 from benchgate.store.series import Refresh, Series
 from benchgate.trend.analyze import analyze
 from benchgate.trend.dashboard import build_site, page_data, script_json, slug
@@ -184,7 +185,8 @@ def test_page_data_lines_and_markers() -> None:
     data = page_data(analyze(s))
     pts = data["points"]
     assert len(pts["value"]) == 100
-    assert pts["warn"][0] == pytest.approx(950.0) and pts["fail"][0] == pytest.approx(850.0)
+    assert pts["baseline"][0] == 1000.0 and pts["commit"][0] == s.points[0].commit[:12]
+    assert data["variance_pct_warn"] == 0.05 and data["degradation_pct_max"] == 0.15
     assert [c["index"] for c in data["change_points"]] == [90]
     assert data["change_points"][0]["worse"] is True
     assert data["refreshes"] == [
@@ -196,15 +198,37 @@ def test_page_data_lines_and_markers() -> None:
             "reason": "deps",
         }
     ]
-    lat = page_data(analyze(sample_series()[1]))  # lower is better: limits above
-    assert lat["points"]["fail"][0] == pytest.approx(1150.0)
+    assert page_data(analyze(sample_series()[1]))["higher_is_better"] is False
 
 
 def test_dashboard_out_is_a_file(project: Path, store: MemoryStore, tmp_path: Path) -> None:
     f = tmp_path / "file"
     f.write_text("x")
     r = run(project, "dashboard", "--out", str(f))
-    assert r.exit_code == 2
+    assert r.exit_code == 2 and "is a file" in r.output
+    with pytest.raises(BenchgateError, match="not a folder"):
+        build_site([], f)
+
+
+def test_dashboard_never_replaces_a_foreign_folder(
+    project: Path, store: MemoryStore, tmp_path: Path
+) -> None:
+    d = tmp_path / "out" / "docs"
+    d.mkdir(parents=True)
+    (d / "keep.md").write_text("mine")
+    r = run(project, "dashboard", "--out", str(d))
+    assert r.exit_code == 2 and "holds no earlier dashboard" in r.output
+    assert [p.name for p in d.iterdir()] == ["keep.md"]
+    assert [p.name for p in d.parent.iterdir()] == ["docs"]  # no temp folder left behind
+
+
+def test_dashboard_rebuild_replaces_the_site(tmp_path: Path) -> None:
+    out = tmp_path / "site"
+    build_site([analyze(s) for s in sample_series()], out)
+    build_site([analyze(sample_series()[1])], out)
+    assert len(list((out / "metrics").iterdir())) == 1  # the old pages went with the old site
+    assert (out / ".benchgate-dashboard").is_file()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["site"]
 
 
 @pytest.mark.skipif(

@@ -12,7 +12,11 @@ from __future__ import annotations
 import hashlib
 import html
 import json
+import math
+import os
 import re
+import shutil
+import tempfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -21,7 +25,6 @@ from pathlib import Path
 from typing import Any
 
 from benchgate.errors import BenchgateError
-from benchgate.fsutil import atomic_write_bytes, atomic_write_text
 from benchgate.judge.compare import judge
 from benchgate.store.series import Series
 from benchgate.trend.analyze import MetricTrend, parse_time
@@ -58,33 +61,26 @@ def script_json(data: Any) -> str:
     """``data`` as JSON safe inside ``<script type="application/json">``.
 
     ``<``, ``>`` and ``&`` become ``\\u003c`` ... so ``</script>`` or ``<!--`` in a key cannot
-    end the script element; U+2028/2029 are escaped for old JavaScript parsers.
+    end the script element; non-ASCII (U+2028/2029 too) is escaped as well.
     """
-    text = json.dumps(data, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
-    for ch, esc in (
-        ("<", "\\u003c"),
-        (">", "\\u003e"),
-        ("&", "\\u0026"),
-        ("\u2028", "\\u2028"),
-        ("\u2029", "\\u2029"),
-    ):
-        text = text.replace(ch, esc)
-    return text
+    # ensure_ascii: every non-ASCII character (U+2028/2029 included) becomes an escape.
+    text = json.dumps(data, ensure_ascii=True, allow_nan=False, separators=(",", ":"))
+    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
 
 def _finite(x: float | None) -> float | None:
-    return None if x is None or x != x or x in (float("inf"), float("-inf")) else x
+    """JSON has no NaN or infinity: those become null (a gap in the plot)."""
+    return x if x is not None and math.isfinite(x) else None
 
 
-def _limits(series: Series, baseline: float | None) -> tuple[float | None, float | None]:
-    """The WARN and FAIL lines of a baseline, in the metric's bad direction."""
-    if baseline is None:
-        return None, None
-    sign = -1.0 if series.higher_is_better else 1.0
-    return (
-        baseline * (1 + sign * series.variance_pct_warn),
-        baseline * (1 + sign * series.degradation_pct_max),
-    )
+def _column(values: list[float | None]) -> list[float | None]:
+    # The common case (all finite) without a call per value: pages hold thousands.
+    try:
+        if all(math.isfinite(v) for v in values):  # type: ignore[arg-type]
+            return values
+    except TypeError:  # a None among them
+        pass
+    return [_finite(v) for v in values]
 
 
 def _refresh_index(series: Series, commit: str, time: str) -> int | None:
@@ -109,8 +105,6 @@ def page_data(trend: MetricTrend) -> dict[str, Any]:
     """Everything a metric page plots, as JSON data."""
     s = trend.series
     pts = s.points
-    limits = [_limits(s, p.baseline) for p in pts]
-    warn, fail = [w for w, _ in limits], [f for _, f in limits]
     refreshes = []
     for r in s.refreshes:
         idx = _refresh_index(s, r.commit, r.time)
@@ -131,17 +125,17 @@ def page_data(trend: MetricTrend) -> dict[str, Any]:
         "degradation_pct_max": s.degradation_pct_max,
         "variance_pct_warn": s.variance_pct_warn,
         "status": trend.status.value,
+        # Columns, not one object per point: half the bytes. The WARN and FAIL lines are
+        # derived from the baseline in the page (dashboard.js), not stored twice more.
         "points": {
-            "commit": [p.commit for p in pts],
+            "commit": [p.commit[:12] for p in pts],
             "time": [p.time for p in pts],
-            "value": [_finite(p.value) for p in pts],
-            "lo": [_finite(p.lo) for p in pts],
-            "hi": [_finite(p.hi) for p in pts],
-            "stdev": [_finite(p.stdev) for p in pts],
+            "value": _column([p.value for p in pts]),
+            "lo": _column([p.lo for p in pts]),
+            "hi": _column([p.hi for p in pts]),
+            "stdev": _column([p.stdev for p in pts]),
             "n": [p.n for p in pts],
-            "baseline": [_finite(p.baseline) for p in pts],
-            "warn": [_finite(w) for w in warn],
-            "fail": [_finite(f) for f in fail],
+            "baseline": _column([p.baseline for p in pts]),
         },
         "change_points": [
             {
@@ -316,25 +310,66 @@ def static_file(name: str) -> bytes:
     return (resources.files("benchgate.trend") / "static" / name).read_bytes()
 
 
+MARKER = ".benchgate-dashboard"
+
+
+def _check_out_dir(out_dir: Path) -> None:
+    """Refuse to replace anything but an empty folder or an earlier dashboard."""
+    if not out_dir.exists():
+        return
+    if not out_dir.is_dir():
+        raise BenchgateError("not a folder", out_dir)
+    if (out_dir / MARKER).is_file():
+        return
+    if any(out_dir.iterdir()):
+        raise BenchgateError(
+            "is not empty and holds no earlier dashboard: give a new or empty folder", out_dir
+        )
+
+
 def build_site(
     trends: Iterable[MetricTrend], out_dir: Path, generated: str | None = None
 ) -> SiteSummary:
-    """Write the dashboard into ``out_dir`` (created if needed; each file written atomically).
+    """Write the dashboard into ``out_dir``, replacing an earlier one as a whole.
 
-    Pages of metrics no longer in the store are left alone; the index lists the current ones.
+    The site is written into a new folder beside ``out_dir`` and renamed into place, so a
+    reader or a crash never sees half a site. ``out_dir`` must be new, empty, or an earlier
+    dashboard (it holds the ``.benchgate-dashboard`` marker): nothing else is replaced.
     """
     items = sorted(trends, key=lambda t: t.key)
     when = generated or datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-    if out_dir.exists() and not out_dir.is_dir():
-        raise BenchgateError("not a folder", out_dir)
-    files = 0
-    for name in STATIC_FILES:
-        atomic_write_bytes(out_dir / "static" / name, static_file(name))
-        files += 1
-    for t in items:
-        atomic_write_text(out_dir / "metrics" / f"{slug(t.key)}.html", render_metric_page(t))
-        files += 1
-    # The index last: a site being rebuilt never links to a page not written yet.
-    atomic_write_text(out_dir / "index.html", render_index(items, when))
-    files += 1
+    out_dir = Path(os.path.abspath(out_dir))
+    _check_out_dir(out_dir)
+    parent = out_dir.parent
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.new-", dir=parent))
+    except OSError as exc:
+        raise BenchgateError(f"cannot be written: {exc.strerror}", out_dir) from None
+    try:
+        # Plain writes, no fsync per file: the folder becomes visible only by the rename
+        # below, and a site lost to a power cut is rebuilt by the next run.
+        (tmp / "static").mkdir()
+        (tmp / "metrics").mkdir()
+        for name in STATIC_FILES:
+            (tmp / "static" / name).write_bytes(static_file(name))
+        for t in items:
+            page = render_metric_page(t)
+            (tmp / "metrics" / f"{slug(t.key)}.html").write_text(page, encoding="utf-8")
+        (tmp / "index.html").write_text(render_index(items, when), encoding="utf-8")
+        (tmp / MARKER).write_text("written by benchgate dashboard\n", encoding="utf-8")
+        files = len(STATIC_FILES) + len(items) + 1
+        if out_dir.exists():
+            old = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.old-", dir=parent))
+            os.replace(out_dir, old / "site")
+            os.replace(tmp, out_dir)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.replace(tmp, out_dir)
+    except OSError as exc:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise BenchgateError(f"cannot be written: {exc.strerror or exc}", out_dir) from None
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
     return SiteSummary(out_dir, len(items), len(items), files)

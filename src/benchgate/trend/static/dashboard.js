@@ -37,7 +37,7 @@
     var idx = u.cursor.idx;
     if (idx === null || idx === undefined || u.cursor.left < 0) { tip.style.display = "none"; return; }
     while (tip.firstChild) { tip.removeChild(tip.firstChild); }
-    line("commit " + P.commit[idx].slice(0, 12));
+    line("commit " + P.commit[idx]);
     line(P.time[idx]);
     line("value " + fmt(P.value[idx]) + " " + d.unit);
     line("spread " + fmt(P.lo[idx]) + " .. " + fmt(P.hi[idx]) + " (stdev " + fmt(P.stdev[idx]) + ", n " + P.n[idx] + ")");
@@ -115,7 +115,12 @@
     cursor: { points: { size: 8 } },
     hooks: { draw: [drawMarks], setCursor: [showTip] },
   };
-  var data = [xs, P.value, P.lo, P.hi, P.baseline, P.warn, P.fail];
+  // WARN and FAIL lines from the baseline in force at each commit, in the bad direction.
+  var sign = d.higher_is_better ? -1 : 1;
+  function limit(pct) {
+    return P.baseline.map(function (b) { return b === null ? null : b * (1 + sign * pct); });
+  }
+  var data = [xs, P.value, P.lo, P.hi, P.baseline, limit(d.variance_pct_warn), limit(d.degradation_pct_max)];
   var plot = new uPlot(opts, data, plotEl);
   window.benchgatePlot = plot;
   window.addEventListener("resize", function () {
