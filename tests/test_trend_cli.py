@@ -15,11 +15,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from click.testing import CliRunner, Result
 
 import benchgate.store
 from benchgate.cli import main
 from benchgate.errors import BenchgateError
+from benchgate.render.ci import ci_template
 from benchgate.store.series import Refresh, Series
 from benchgate.trend.analyze import analyze
 from benchgate.trend.dashboard import build_site, page_data, script_json, slug
@@ -239,3 +241,25 @@ def test_trend_on_the_real_store(project: Path) -> None:  # pragma: no cover - n
     r = run(project, "trend", "--store", str(project / "history.db"))
     assert r.exit_code == 0, r.output
     assert r.output.startswith("benchgate trend: PASS: 0 metrics")
+
+
+def test_ci_templates_publish_the_dashboard() -> None:
+    gh = yaml.safe_load(ci_template("github")[1])
+    guard = gh["jobs"]["guardrail"]
+    assert guard["env"]["BENCH_STORE"] == "${{ secrets.BENCH_STORE_URL }}"
+    step = next(s for s in guard["steps"] if s.get("id") == "dashboard")
+    assert "github.event.repository.default_branch" in step["if"]
+    assert 'benchgate dashboard --store "$BENCH_STORE" --out site' in step["run"]
+    assert 'benchgate trend --store "$BENCH_STORE" --format markdown' in step["run"]
+    upload = guard["steps"][-1]
+    assert upload["uses"].startswith("actions/upload-pages-artifact@")
+    assert upload["with"]["path"] == "site/"
+    deploy = gh["jobs"]["dashboard"]
+    assert deploy["needs"] == "guardrail" and "vars.BENCH_PAGES == '1'" in deploy["if"]
+    assert deploy["permissions"] == {"pages": "write", "id-token": "write"}
+    assert deploy["steps"][0]["uses"].startswith("actions/deploy-pages@")
+    gl = yaml.safe_load(ci_template("gitlab")[1])
+    pages = gl["pages"]
+    assert "$CI_COMMIT_BRANCH == $CI_DEFAULT_BRANCH" in pages["rules"][0]["if"]
+    assert 'benchgate dashboard --store "$BENCH_STORE" --out public' in pages["script"]
+    assert pages["artifacts"]["paths"] == ["public/"]
