@@ -22,7 +22,7 @@ from benchgate.trend.analyze import (
     parse_time,
     since,
 )
-from benchgate.trend.changepoint import betainc, detect, t_pvalue
+from benchgate.trend.changepoint import _any_significant, _Sums, betainc, detect, t_pvalue
 from benchgate.trend.render import render_csv, render_json, render_markdown, render_text
 
 
@@ -137,6 +137,23 @@ def test_min_magnitude_drops_small_changes() -> None:
     x = steps([(80, 1000.0), (80, 1020.0)], seed=5, cv=0.002)
     assert [s.index for s in detect(x)] == [80]
     assert detect(x, min_magnitude=0.05) == []
+
+
+def test_prescreen_never_hides_a_significant_split() -> None:
+    # The O(n) pre-screen may only skip intervals where no split passes the t-test.
+    rng = random.Random(3)
+    for _ in range(300):
+        n = rng.randrange(3, 60)
+        x = [
+            rng.choice([1.0, 1.5, 2.0]) + rng.gauss(0, rng.choice([0.0, 0.01, 0.5]))
+            for _ in range(n)
+        ]
+        sums = _Sums(x)
+        alpha = rng.choice([1e-4, 1e-3, 0.01, 0.2])
+        a, b = sorted(rng.sample(range(n + 1), 2))
+        exact = any(sums.split(a, tau, b).pvalue <= alpha for tau in range(a + 1, b))
+        if exact:
+            assert _any_significant(sums, a, b, alpha), (x, a, b, alpha)
 
 
 def test_bad_parameters() -> None:
