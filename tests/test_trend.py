@@ -8,6 +8,7 @@ import io
 import json
 import math
 import random
+import re
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -23,7 +24,13 @@ from benchgate.trend.analyze import (
     since,
 )
 from benchgate.trend.changepoint import _any_significant, _Sums, betainc, detect, t_pvalue
-from benchgate.trend.render import render_csv, render_json, render_markdown, render_text
+from benchgate.trend.render import (
+    STATUS_HEAD,
+    render_csv,
+    render_json,
+    render_markdown,
+    render_text,
+)
 
 
 def noise(n: int, seed: int, level: float = 1000.0, cv: float = 0.02) -> list[float]:
@@ -296,7 +303,11 @@ def test_render_text_markdown_json() -> None:
     assert f"{s.points[89].commit[:12]}..{s.points[90].commit[:12]}" in text
     md = render_markdown(trends, opts)
     assert "| enc.ops | REGRESSION |" in md
-    assert "dec\\|ops" not in md or "| dec\\|ops" in md  # a pipe in a key never splits a row
+    # A pipe in a key never splits a markdown row: the same number of cells as the header.
+    evil = analyze(make_series(steps([(90, 1000.0), (10, 880.0)], seed=1), key="a|b`c"))
+    row = next(ln for ln in render_markdown([evil], opts).splitlines() if ln.startswith("| a"))
+    assert row.startswith("| a\\|b'c | REGRESSION |")
+    assert len(re.split(r"(?<!\\)\|", row)) == len(STATUS_HEAD) + 2
     doc = json.loads(render_json(trends, opts))
     assert doc["ok"] is False
     cp = doc["metrics"][0]["change_points"][0]

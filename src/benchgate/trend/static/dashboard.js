@@ -42,6 +42,14 @@
     line("value " + fmt(P.value[idx]) + " " + d.unit);
     line("spread " + fmt(P.lo[idx]) + " .. " + fmt(P.hi[idx]) + " (stdev " + fmt(P.stdev[idx]) + ", n " + P.n[idx] + ")");
     if (P.baseline[idx] !== null) { line("baseline " + fmt(P.baseline[idx])); }
+    d.change_points.forEach(function (c) {
+      if (c.index === idx) {
+        line("change point " + (c.rel_change * 100).toFixed(1) + "% (p " + c.pvalue.toPrecision(2) + ")");
+      }
+    });
+    d.refreshes.forEach(function (r) {
+      if (r.index === idx) { line("baseline refresh: " + r.reason); }
+    });
     tip.style.display = "block";
     var left = u.cursor.left + u.over.offsetLeft + 12;
     if (left + 260 > plotEl.clientWidth) { left = Math.max(0, left - 290); }
@@ -68,6 +76,15 @@
     markers.length = 0;
     d.refreshes.forEach(function (r) {
       var x = vline(u, ctx, r.index, "#7b3fbf", [4 * devicePixelRatio, 4 * devicePixelRatio]);
+      // The reason beside the line (canvas text: never markup).
+      ctx.save();
+      ctx.fillStyle = "#7b3fbf";
+      ctx.font = (11 * devicePixelRatio) + "px sans-serif";
+      ctx.textAlign = "left";
+      ctx.textBaseline = "alphabetic";
+      ctx.fillText("refresh: " + String(r.reason || "").slice(0, 40), x + 4 * devicePixelRatio,
+        u.bbox.top + u.bbox.height - 6 * devicePixelRatio);
+      ctx.restore();
       markers.push({ kind: "refresh", index: r.index, x: x });
     });
     d.change_points.forEach(function (c) {
