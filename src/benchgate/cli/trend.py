@@ -81,8 +81,7 @@ store_option = click.option(
     "store_url",
     default=None,
     metavar="URL",
-    help="Results store: sqlite:///path.db, a .db path or postgresql://... "
-    "(default: `store` of [tool.benchgate]).",
+    help="Results store URL, SQLite or postgresql://... (default: `store` of [tool.benchgate]).",
 )
 branch_option = click.option(
     "--branch", default=None, metavar="B", help="Only runs of this branch (default: all)."
@@ -123,6 +122,7 @@ detector_options = [
         type=click.FloatRange(min=0, max=1, min_open=True, max_open=True),
         default=DEFAULT_ALPHA,
         show_default=True,
+        metavar="P",
         help="Significance a change point must reach (Apache Otava's default is 0.001).",
     ),
     click.option(
@@ -130,6 +130,7 @@ detector_options = [
         type=click.IntRange(min=3),
         default=DEFAULT_WINDOW,
         show_default=True,
+        metavar="N",
         help="Points per E-Divisive window.",
     ),
 ]
