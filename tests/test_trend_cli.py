@@ -17,13 +17,15 @@ from typing import Any
 import pytest
 import yaml
 from click.testing import CliRunner, Result
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import benchgate.store
 from benchgate.cli import main
 from benchgate.errors import BenchgateError
 from benchgate.render.ci import ci_template
 from benchgate.store.series import Refresh, Series
-from benchgate.trend.analyze import analyze
+from benchgate.trend.analyze import analyze, is_date, parse_time
 from benchgate.trend.dashboard import build_site, page_data, script_json, slug
 from test_trend import make_series, noise, steps
 
@@ -263,3 +265,20 @@ def test_ci_templates_publish_the_dashboard() -> None:
     assert "$CI_COMMIT_BRANCH == $CI_DEFAULT_BRANCH" in pages["rules"][0]["if"]
     assert 'benchgate dashboard --store "$BENCH_STORE" --out public' in pages["script"]
     assert pages["artifacts"]["paths"] == ["public/"]
+
+
+@given(st.text(max_size=200))
+@settings(max_examples=300, deadline=None)
+def test_untrusted_text_properties(text: str) -> None:
+    # Keys: the file name is safe and the page data round-trips without a raw '<'.
+    name = slug(text)
+    assert re.fullmatch(r"[A-Za-z0-9._-]+-[0-9a-f]{10}", name) and not name.startswith(".")
+    encoded = script_json({"key": text})
+    assert "<" not in encoded and ">" not in encoded and "&" not in encoded
+    assert json.loads(encoded) == {"key": text}
+    # --since: a date, or a clean error, never a traceback.
+    if is_date(text):
+        try:
+            parse_time(text)
+        except BenchgateError:
+            pass
