@@ -18,9 +18,9 @@ from benchgate.importers import (
     go_bench,
     google_benchmark,
     hyperfine,
+    pyperf,
     pytest_benchmark,
     pytest_json,
-    pyperf,
 )
 from benchgate.importers.base import ImportedBench, Source
 

@@ -31,9 +31,11 @@ from benchgate.importers.base import (
     group,
     is_number,
     load_json,
+    looks_like,
     need,
     obj,
     origin_of,
+    wrong_format,
 )
 from benchgate.model import RunStatus
 
@@ -90,8 +92,12 @@ def read(source: Source, *, origin: str | None = None) -> list[ImportedBench]:
     """The benchmarks of one asv results file, one bench per benchmark module."""
     where = origin_of(source, origin)
     data = load_json(source, origin, "an asv results file")
-    if isinstance(data, dict) and "results" not in data and all(
-        isinstance(v, dict) and "type" in v for k, v in data.items() if k != "version"
+    if looks_like(data) not in (None, "asv"):
+        wrong_format(data, "asv", where, "", "not asv output")
+    if (
+        isinstance(data, dict)
+        and "results" not in data
+        and all(isinstance(v, dict) and "type" in v for k, v in data.items() if k != "version")
     ):
         raise BenchgateError(
             "is asv's benchmarks.json (the list of benchmarks), not a results file: "

@@ -193,3 +193,37 @@ def stem_name(source: Source, origin: str | None, fallback: str) -> str:
     else:
         return fallback
     return bench_name(path.split(".", 1)[0], fallback)
+
+
+def looks_like(data: Any) -> str | None:
+    """The format whose signature ``data`` (parsed JSON) has, to name it in an error."""
+    if not isinstance(data, dict):
+        return None
+    first: Any = None
+    for key in ("benchmarks", "results"):
+        seq = data.get(key)
+        if isinstance(seq, list) and seq:
+            first = seq[0]
+    if data.get("schema") == "benchgate.pytest/1":
+        return "pytest"
+    if "machine_info" in data and "benchmarks" in data:
+        return "pytest-benchmark"
+    if "context" in data and "benchmarks" in data:
+        return "google-benchmark"
+    if "result_columns" in data or ("results" in data and "commit_hash" in data):
+        return "asv"
+    if isinstance(first, dict) and "runs" in first:
+        return "pyperf"
+    if isinstance(first, dict) and "command" in first and "times" in first:
+        return "hyperfine"
+    if ("iters" in data and "times" in data) or ("mean" in data and "median_abs_dev" in data):
+        return "criterion"
+    return None
+
+
+def wrong_format(data: Any, expected: str, where: str, key: str, problem: str) -> None:
+    """Raise ``problem``, naming the right ``--format`` when ``data`` is another format's."""
+    other = looks_like(data)
+    if other is not None and other != expected:
+        raise BenchgateError(f"this is {other} output, not {expected}: use --format {other}", where)
+    raise BenchgateError(problem, where, key)

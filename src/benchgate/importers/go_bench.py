@@ -97,9 +97,7 @@ def read(source: Source, *, origin: str | None = None) -> list[ImportedBench]:
         for val, unit in parsed:
             per.setdefault((name, unit), []).append(val)
     if not found:
-        raise BenchgateError(
-            "has no Benchmark result lines: not `go test -bench` output", where
-        )
+        raise BenchgateError("has no Benchmark result lines: not `go test -bench` output", where)
     out: list[ImportedBench] = []
     for p in {**values, **failed}:
         imported = ImportedBench(p, extra={"tool": NAME})

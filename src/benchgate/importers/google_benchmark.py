@@ -28,10 +28,12 @@ from benchgate.importers.base import (
     arr,
     is_number,
     load_json,
+    looks_like,
     need,
     obj,
     origin_of,
     stem_name,
+    wrong_format,
 )
 from benchgate.model import RunStatus
 from benchgate.run.protocol import infer_from_name
@@ -97,6 +99,8 @@ def read(source: Source, *, origin: str | None = None) -> list[ImportedBench]:
     """
     where = origin_of(source, origin)
     data = load_json(source, origin, "Google Benchmark JSON output")
+    if looks_like(data) not in (None, "google-benchmark"):
+        wrong_format(data, "google-benchmark", where, "", "not google-benchmark output")
     need(
         isinstance(data, dict) and "benchmarks" in data and "context" in data,
         where,
@@ -106,7 +110,7 @@ def read(source: Source, *, origin: str | None = None) -> list[ImportedBench]:
     )
     context = obj(data["context"], where, "context")
     exe = context.get("executable")
-    name = (stem_name(Path(exe), None, NAME) if isinstance(exe, str) and exe else NAME)
+    name = stem_name(Path(exe), None, NAME) if isinstance(exe, str) and exe else NAME
     extra = {
         k: context[k]
         for k in ("library_version", "library_build_type", "num_cpus", "mhz_per_cpu")
@@ -158,9 +162,7 @@ def read(source: Source, *, origin: str | None = None) -> list[ImportedBench]:
                 u, hib, _known = infer_from_name(k)
                 fields.append((k, f"{run}:{k}", u, hib))
         for field_name, metric, u, hib in fields:
-            samples = [
-                float(r[field_name]) for r in rows if is_number(r.get(field_name))
-            ]
+            samples = [float(r[field_name]) for r in rows if is_number(r.get(field_name))]
             if headline is not None and field_name in headline:
                 value: Any = headline[field_name]
             elif samples:
@@ -168,7 +170,5 @@ def read(source: Source, *, origin: str | None = None) -> list[ImportedBench]:
             else:
                 continue
             inferred = field_name not in ("real_time", "cpu_time") and field_name not in _RATES
-            add_metric(
-                out, metric, value, u, hib, samples if len(samples) > 1 else None, inferred
-            )
+            add_metric(out, metric, value, u, hib, samples if len(samples) > 1 else None, inferred)
     return [out]

@@ -16,10 +16,12 @@ from benchgate.importers.base import (
     arr,
     finite_list,
     load_json,
+    looks_like,
     need,
     obj,
     origin_of,
     stem_name,
+    wrong_format,
 )
 from benchgate.model import RunStatus
 
@@ -30,6 +32,8 @@ def read(source: Source, *, origin: str | None = None) -> list[ImportedBench]:
     """The commands of one hyperfine JSON export as one bench."""
     where = origin_of(source, origin)
     data = load_json(source, origin, "a hyperfine JSON export")
+    if looks_like(data) not in (None, "hyperfine"):
+        wrong_format(data, "hyperfine", where, "", "not hyperfine output")
     need(
         isinstance(data, dict) and "results" in data,
         where,

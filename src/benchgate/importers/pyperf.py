@@ -20,10 +20,12 @@ from benchgate.importers.base import (
     arr,
     is_number,
     load_json,
+    looks_like,
     need,
     obj,
     origin_of,
     stem_name,
+    wrong_format,
 )
 from benchgate.model import RunStatus
 
@@ -37,6 +39,8 @@ def read(source: Source, *, origin: str | None = None) -> list[ImportedBench]:
     """The benchmarks of one pyperf JSON file as one bench."""
     where = origin_of(source, origin)
     data = load_json(source, origin, "a pyperf JSON file")
+    if looks_like(data) not in (None, "pyperf"):
+        wrong_format(data, "pyperf", where, "", "not pyperf output")
     need(
         isinstance(data, dict) and "benchmarks" in data,
         where,
@@ -81,7 +85,5 @@ def read(source: Source, *, origin: str | None = None) -> list[ImportedBench]:
             # Only calibration or warm-up runs: pyperf itself reports no value here.
             out.failed[str(metric)] = (RunStatus.ERROR, "pyperf recorded no values (only warm-ups)")
             continue
-        add_metric(
-            out, str(metric), statistics.mean(values), UNITS[unit_name], False, values
-        )
+        add_metric(out, str(metric), statistics.mean(values), UNITS[unit_name], False, values)
     return [out]

@@ -27,6 +27,7 @@ from benchgate.importers.base import (
     need,
     obj,
     origin_of,
+    wrong_format,
 )
 
 NAME = "pytest-benchmark"
@@ -48,6 +49,8 @@ def read(source: Source, *, origin: str | None = None) -> list[ImportedBench]:
     """The benches of one pytest-benchmark JSON file (or its text)."""
     where = origin_of(source, origin)
     data = load_json(source, origin, "a pytest-benchmark JSON file")
+    if not (isinstance(data, dict) and "benchmarks" in data and "machine_info" in data):
+        wrong_format(data, "pytest-benchmark", where, "", "not pytest-benchmark output")
     need(
         isinstance(data, dict) and "benchmarks" in data,
         where,
