@@ -29,8 +29,9 @@ class Config:
     bench_dir: str = "tests/bench"
     patterns: list[str] = field(default_factory=lambda: ["*.py"])
     exclude: list[str] = field(default_factory=lambda: list(DEFAULT_EXCLUDE))
-    # Benches that are commands rather than scripts: name -> command (string or argv list).
-    commands: dict[str, str | list[str]] = field(default_factory=dict)
+    # Benches that are commands rather than scripts: name -> command (string or argv list),
+    # or a table {cmd, format, output} / {kind = "pytest", args} (see run/discovery.py).
+    commands: dict[str, str | list[str] | dict[str, Any]] = field(default_factory=dict)
     baselines: str = "tests/bench/baselines.json"
     report: str = "tests/bench/report.md"
     gates_md: str = "tests/GATES.md"

@@ -247,6 +247,9 @@ class BenchSummary:
     reason: str | None = None
     disturbed_runs: int = 0
     dropped_runs: int = 0
+    # Metrics the tool reported as failed or skipped in every run (an imported or pytest
+    # bench: one failing test is one ERROR row, not a lost bench): name -> {status, reason}.
+    metric_status: dict[str, dict[str, str]] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -263,6 +266,7 @@ class BenchSummary:
             reason=d.get("reason"),
             disturbed_runs=int(d.get("disturbed_runs", 0)),
             dropped_runs=int(d.get("dropped_runs", 0)),
+            metric_status=dict(d.get("metric_status") or {}),
         )
 
 

@@ -106,13 +106,13 @@ def need(cond: bool, where: str, key: str, problem: str) -> None:
 def obj(v: Any, where: str, key: str) -> dict[str, Any]:
     """``v`` when it is a JSON object, else the error naming ``key``."""
     need(isinstance(v, dict), where, key, "must be an object")
-    return v  # type: ignore[no-any-return]
+    return v
 
 
 def arr(v: Any, where: str, key: str) -> list[Any]:
     """``v`` when it is a JSON array, else the error naming ``key``."""
     need(isinstance(v, list), where, key, "must be a list")
-    return v  # type: ignore[no-any-return]
+    return v
 
 
 def bench_name(text: str, default: str = "imported") -> str:

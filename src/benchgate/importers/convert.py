@@ -102,12 +102,24 @@ def import_files(
     """
     if bench is not None:
         _check_name(bench, "--bench")
-    per_file = []
+    per_file: list[tuple[str, list[ImportedBench]]] = []
     for path in paths:
         benches = read(fmt, path)
         if bench is not None:
             benches = [merge_as(benches, bench)]
-        per_file.append((path, benches))
+        per_file.append((str(path), benches))
+    return import_benches(per_file, out_dir, env, argv, fmt, append)
+
+
+def import_benches(
+    per_file: list[tuple[str, list[ImportedBench]]],
+    out_dir: Path,
+    env: dict[str, Any],
+    argv: list[str],
+    fmt: str,
+    append: bool = False,
+) -> ImportSummary:
+    """Write already-read benches into ``out_dir``: one run per bench per source."""
     invocation = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6]
     t0 = datetime.now(timezone.utc)
     stored: dict[str, list[RunRecord]] = load_runs(out_dir) if append else {}
@@ -116,7 +128,7 @@ def import_files(
     for i, (path, benches) in enumerate(per_file):
         # Files are runs in the order given: later files are later runs.
         started = (t0 + timedelta(milliseconds=i)).isoformat(timespec="milliseconds")
-        command = {"argv": argv, "imported": {"format": fmt, "file": str(path)}}
+        command = {"argv": argv, "imported": {"format": fmt, "file": path}}
         for b in benches:
             record = to_record(b, invocation, started, env, command)
             records.append(record)

@@ -43,7 +43,7 @@ def _estimate(est: dict[str, Any], where: str) -> float:
         e = est.get(key)
         if e is None:
             continue
-        point = obj(e, where, key).get("point_estimate")
+        point: Any = obj(e, where, key).get("point_estimate")
         need(is_number(point), where, f"{key}.point_estimate", "must be a number")
         return float(point)
     raise BenchgateError("has neither slope nor mean: not a criterion estimates.json", where)

@@ -111,7 +111,7 @@ def read(source: Source, *, origin: str | None = None) -> list[ImportedBench]:
     context = obj(data["context"], where, "context")
     exe = context.get("executable")
     name = stem_name(Path(exe), None, NAME) if isinstance(exe, str) and exe else NAME
-    extra = {
+    extra: dict[str, Any] = {
         k: context[k]
         for k in ("library_version", "library_build_type", "num_cpus", "mhz_per_cpu")
         if k in context

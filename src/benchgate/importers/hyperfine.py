@@ -9,6 +9,8 @@ the exit codes.
 
 from __future__ import annotations
 
+from typing import Any
+
 from benchgate.importers.base import (
     ImportedBench,
     Source,
@@ -44,7 +46,7 @@ def read(source: Source, *, origin: str | None = None) -> list[ImportedBench]:
     for i, raw in enumerate(arr(data["results"], where, "results")):
         key = f"results[{i}]"
         r = obj(raw, where, key)
-        command = r.get("command")
+        command: Any = r.get("command")
         need(isinstance(command, str) and bool(command.strip()), where, key, "has no command")
         times = finite_list(r.get("times"))
         need(times is not None, where, f"{key}.times", "must be a list of numbers")

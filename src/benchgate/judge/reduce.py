@@ -62,6 +62,11 @@ def reduce_bench(
     names: list[str] = []
     for r in ok:
         names.extend(n for n in r.metrics if n not in names)
+    # A metric the tool reported as failed or skipped and never measured keeps that status.
+    for r in ok:
+        for name, st in (r.extra.get("metric_status") or {}).items():
+            if name not in names and isinstance(st, dict):
+                summary.metric_status[str(name)] = {k: str(v) for k, v in st.items()}
     metrics: dict[str, ReducedMetric] = {}
     for name in names:
         with_metric = [r for r in ok if name in r.metrics]
