@@ -563,3 +563,25 @@ def test_garbled_text_gives_runs_or_a_benchgate_error(fmt: str, text: str, cut: 
 
 def test_go_text_fuzz_seed() -> None:
     _never_crashes("go", textwrap.dedent("BenchmarkX 1 2 ns/op\n--- FAIL: BenchmarkY\n"))
+
+
+def test_declared_pyperf_command_temp_and_fixed_output(
+    cli: Callable[..., Result], project: Path
+) -> None:
+    (project / "bench.py").write_text(PYPERF_SCRIPT)
+    cmd = f"{sys.executable} bench.py --processes 2 --values 3 --warmups 1 --loops 100 -q -o"
+    _config(
+        project,
+        f'tmp = {{ cmd = "{cmd} {{output}}", format = "pyperf" }}\n'
+        f'fixed = {{ cmd = "{cmd} out/pp.json", format = "pyperf", output = "out/pp.json" }}\n',
+    )
+    (project / "out").mkdir()
+    # Twice: pyperf refuses to overwrite its -o file, so a stale one must be gone each run.
+    r = cli("run", "--repeat", "2")
+    assert r.exit_code == 0, r.output
+    runs = load_runs(project / "tests" / "reports" / "bench")
+    for name in ("tmp", "fixed"):
+        assert [x.status for x in runs[name]] == [RunStatus.OK, RunStatus.OK], runs[name][0].reason
+        assert set(runs[name][0].metrics) == {"sum100", "sorted50"}
+        assert len(runs[name][0].metrics["sum100"].samples or []) == 6
+    assert (project / "out" / "pp.json").is_file()  # a declared output file is the user's

@@ -24,7 +24,8 @@ def prepare(bench: Bench, root: Path) -> tuple[list[str], Path | None]:
     """(argv to run, file to read afterwards or None for stdout).
 
     A declared ``output`` file is removed first, so a stale file from an earlier run is
-    never read as this run's results.
+    never read as this run's results (and a tool that refuses to overwrite, such as
+    pyperf's ``-o``, can write it).
     """
     argv = list(bench.argv)
     if any(OUTPUT_PLACEHOLDER in a for a in argv):
@@ -36,7 +37,10 @@ def prepare(bench: Bench, root: Path) -> tuple[list[str], Path | None]:
     if bench.output is not None:
         path = Path(bench.output)
         path = path if path.is_absolute() else root / path
-        path.unlink(missing_ok=True)
+        if not path.is_dir():
+            # A folder (criterion's target/criterion) is left alone: it holds the tool's
+            # own history, and the tool rewrites each benchmark's results in it.
+            path.unlink(missing_ok=True)
         return argv, path
     return argv, None
 
