@@ -356,6 +356,9 @@ def test_criterion_folder_headline_and_samples() -> None:
         assert (m.unit, m.higher_is_better) == ("ns", False)
     flat = json.loads((CRITERION / "parse" / "json_small" / "new" / "estimates.json").read_text())
     assert benches["parse"].metrics["parse/json_small"].value == flat["mean"]["point_estimate"]
+    thrpt = benches["parse"].metrics["parse/json_small:thrpt"]  # criterion's "thrpt:"
+    assert thrpt.value == 4096 * 1e9 / flat["mean"]["point_estimate"]
+    assert (thrpt.unit, thrpt.higher_is_better) == ("B/sec", True)
 
 
 def test_criterion_sample_json_alone_gives_the_same_headline(tmp_path: Path) -> None:

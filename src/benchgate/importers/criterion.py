@@ -8,6 +8,8 @@ headline (the middle number of ``time: [...]``): the ``slope`` point estimate wh
 benchmark was sampled linearly, else the ``mean`` (``estimates.json``). Given
 ``sample.json`` alone the same headline is computed from it (the least-squares slope
 through the origin for linear sampling, else the mean of the per-iteration times).
+A benchmark declaring a throughput (``Throughput::Bytes``/``Elements``) also gets
+``<id>:thrpt`` in B/sec or elements/sec, higher is better, as criterion prints it.
 
 Give a folder (``target/criterion``: every ``new/`` result under it), one benchmark's
 ``new/`` folder, or one ``estimates.json``/``sample.json`` file (its siblings are read).
@@ -110,7 +112,28 @@ def _read_dir(new: Path) -> ImportedBench:
         est = obj(load_json(est_path, None, "a criterion estimates.json"), str(est_path), "")
         value = _estimate(est, str(est_path))
     add_metric(out, str(metric), value, "ns", False, samples)
+    _throughput(out, str(metric), meta.get("throughput"), value, samples)
     return out
+
+
+# criterion's Throughput variants: bytes (printed as B/s, KiB/s...) or elements.
+_THROUGHPUT_UNITS = {"Bytes": "B/sec", "BytesDecimal": "B/sec", "Elements": "elements/sec"}
+
+
+def _throughput(
+    out: ImportedBench, metric: str, spec: Any, ns: float | None, samples: list[float] | None
+) -> None:
+    """``<metric>:thrpt`` when the benchmark declared a throughput (criterion's ``thrpt:``).
+
+    Computed as criterion does: the declared count per iteration over the typical time.
+    """
+    if not isinstance(spec, dict) or len(spec) != 1 or ns is None or ns <= 0:
+        return
+    kind, count = next(iter(spec.items()))
+    if kind not in _THROUGHPUT_UNITS or not is_number(count) or count <= 0:
+        return
+    rate = [count * 1e9 / t for t in samples if t > 0] if samples else None
+    add_metric(out, f"{metric}:thrpt", count * 1e9 / ns, _THROUGHPUT_UNITS[kind], True, rate)
 
 
 def read(source: Source, *, origin: str | None = None) -> list[ImportedBench]:
