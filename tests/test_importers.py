@@ -565,6 +565,131 @@ def test_garbled_text_gives_runs_or_a_benchgate_error(fmt: str, text: str, cut: 
     _never_crashes(fmt, real[:cut] + text)
 
 
+# Real documents of each format (shapes copied from the tools' output), mutated at random.
+SEEDS: dict[str, object] = {
+    "pytest-benchmark": {
+        "machine_info": {"node": "vm"},
+        "commit_info": {"id": "abc"},
+        "benchmarks": [
+            {
+                "group": None,
+                "name": "test_sum[10]",
+                "fullname": "t/test_b.py::test_sum[10]",
+                "params": {"n": 10},
+                "stats": {"median": 1.4e-07, "rounds": 3, "data": [1.3e-07, 1.4e-07, 1.5e-07]},
+            }
+        ],
+        "datetime": "2026-12-04T16:37:55",
+        "version": "5.3.1",
+    },
+    "pyperf": {
+        "version": "1.0",
+        "metadata": {"unit": "second", "perf_version": "2.11.0"},
+        "benchmarks": [
+            {
+                "metadata": {"name": "sum100", "loops": 100},
+                "runs": [
+                    {"metadata": {}, "warmups": [[1, 3e-06]]},
+                    {"values": [6.4e-07, 6.9e-07], "warmups": [[100, 6.4e-07]]},
+                ],
+            }
+        ],
+    },
+    "google-benchmark": {
+        "context": {"executable": "./gb"},
+        "benchmarks": [
+            {
+                "name": "BM_Sum/64",
+                "run_name": "BM_Sum/64",
+                "run_type": "iteration",
+                "repetitions": 2,
+                "iterations": 7,
+                "real_time": 0.018,
+                "cpu_time": 0.017,
+                "time_unit": "us",
+                "bytes_per_second": 1.3e10,
+                "widgets": 3.0,
+            },
+            {
+                "name": "BM_Sum/64_median",
+                "run_name": "BM_Sum/64",
+                "run_type": "aggregate",
+                "aggregate_name": "median",
+                "real_time": 0.018,
+                "cpu_time": 0.017,
+                "time_unit": "us",
+            },
+        ],
+    },
+    "hyperfine": {
+        "results": [
+            {
+                "command": "true",
+                "mean": 0.0025,
+                "median": 0.0026,
+                "times": [0.002, 0.003],
+                "exit_codes": [0, 0],
+            }
+        ]
+    },
+    "criterion": {"sampling_mode": "Linear", "iters": [1.0, 2.0], "times": [10.0, 21.0]},
+    "pytest": {
+        "schema": "benchgate.pytest/1",
+        "benches": {
+            "test_codec": {
+                "metrics": {
+                    "t[1]": {
+                        "value": 1e-07,
+                        "unit": "s",
+                        "higher_is_better": False,
+                        "samples": [1e-07, 2e-07],
+                    }
+                },
+                "failed": {"t[2]": {"status": "error", "reason": "boom"}},
+            }
+        },
+    },
+    "asv": json.loads(ASV_RESULT.read_text()),
+}
+
+
+def _mutate(doc: object, data: st.DataObject) -> object:
+    """``doc`` with one node replaced by random JSON, dropped, or left as it is."""
+    if isinstance(doc, dict) and doc and data.draw(st.booleans()):
+        key = data.draw(st.sampled_from(sorted(doc)))
+        out = dict(doc)
+        action = data.draw(st.sampled_from(["recurse", "replace", "drop"]))
+        if action == "drop":
+            del out[key]
+        elif action == "replace":
+            out[key] = data.draw(_json)
+        else:
+            out[key] = _mutate(doc[key], data)
+        return out
+    if isinstance(doc, list) and doc and data.draw(st.booleans()):
+        i = data.draw(st.integers(0, len(doc) - 1))
+        out_l = list(doc)
+        out_l[i] = _mutate(doc[i], data) if data.draw(st.booleans()) else data.draw(_json)
+        return out_l
+    return data.draw(_json) if data.draw(st.booleans()) else doc
+
+
+@settings(max_examples=200, deadline=None)
+@given(fmt=st.sampled_from(sorted(SEEDS)), data=st.data())
+def test_mutated_real_documents_give_runs_or_a_benchgate_error(
+    fmt: str, data: st.DataObject
+) -> None:
+    doc = SEEDS[fmt]
+    for _ in range(data.draw(st.integers(1, 3))):
+        doc = _mutate(doc, data)
+    _never_crashes(fmt, json.dumps(doc))
+
+
+def test_seeds_are_valid_documents() -> None:
+    for fmt, doc in SEEDS.items():
+        assert read(fmt, json.dumps(doc)), fmt
+
+
 def test_go_text_fuzz_seed() -> None:
     _never_crashes("go", textwrap.dedent("BenchmarkX 1 2 ns/op\n--- FAIL: BenchmarkY\n"))
 

@@ -127,6 +127,12 @@ def read(source: Source, *, origin: str | None = None) -> list[ImportedBench]:
     columns: list[Any] = []
     if version == 2:
         columns = arr(data.get("result_columns"), where, "result_columns")
+        need(
+            all(isinstance(c, str) for c in columns),
+            where,
+            "result_columns",
+            "must be a list of column names",
+        )
     out: list[ImportedBench] = []
     for name, raw in results.items():
         key = f"results.{name}"

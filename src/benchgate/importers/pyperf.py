@@ -60,12 +60,13 @@ def read(source: Source, *, origin: str | None = None) -> list[ImportedBench]:
     for i, raw in enumerate(arr(data["benchmarks"], where, "benchmarks")):
         key = f"benchmarks[{i}]"
         b = obj(raw, where, key)
-        meta: dict[str, Any] = {**common, **(b.get("metadata") or {})}
+        own = b.get("metadata") or {}
+        meta: dict[str, Any] = {**common, **obj(own, where, f"{key}.metadata")}
         metric = meta.get("name")
         need(isinstance(metric, str) and bool(metric), where, key, "has no metadata.name")
         unit_name = meta.get("unit", "second")
         need(
-            unit_name in UNITS,
+            isinstance(unit_name, str) and unit_name in UNITS,
             where,
             f"{key}.metadata.unit",
             f"unknown pyperf unit {unit_name!r} (known: {', '.join(UNITS)})",
