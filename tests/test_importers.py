@@ -399,6 +399,13 @@ def test_go_bench_count_benchmem_and_failures() -> None:
     assert bench.extra["gomaxprocs"] == 8
 
 
+def test_go_bench_truncated_line() -> None:
+    text = (FIXTURES / "go" / "codec_bench.txt").read_text()
+    cut = text[: text.index("101.80 MB/s") + 3]
+    with pytest.raises(BenchgateError, match=r"go.txt: line 7: incomplete result line"):
+        read("go", cut, origin="go.txt")
+
+
 def test_go_bench_bad_number_names_the_line() -> None:
     with pytest.raises(BenchgateError, match="out.txt: line 2: 'abc' is not a number"):
         read("go", "pkg: x\nBenchmarkX-2  100  abc ns/op\n", origin="out.txt")
@@ -705,12 +712,14 @@ def test_declared_pyperf_command_temp_and_fixed_output(
         f'fixed = {{ cmd = "{cmd} out/pp.json", format = "pyperf", output = "out/pp.json" }}\n',
     )
     (project / "out").mkdir()
-    # Twice: pyperf refuses to overwrite its -o file, so a stale one must be gone each run.
-    r = cli("run", "--repeat", "2")
+    # A stale file from an earlier run: pyperf refuses to overwrite its -o file, and it must
+    # never be read as this run's results, so benchgate removes it first.
+    (project / "out" / "pp.json").write_text("stale")
+    r = cli("run")
     assert r.exit_code == 0, r.output
     runs = load_runs(project / "tests" / "reports" / "bench")
     for name in ("tmp", "fixed"):
-        assert [x.status for x in runs[name]] == [RunStatus.OK, RunStatus.OK], runs[name][0].reason
+        assert [x.status for x in runs[name]] == [RunStatus.OK], runs[name][0].reason
         assert set(runs[name][0].metrics) == {"sum100", "sorted50"}
         assert len(runs[name][0].metrics["sum100"].samples or []) == 6
     assert (project / "out" / "pp.json").is_file()  # a declared output file is the user's

@@ -32,6 +32,7 @@ from benchgate.model import RunStatus
 NAME = "go"
 _LINE = re.compile(r"^(Benchmark\S*)\s+(\d+)((?:\s+\S+\s+\S+)+)\s*$")
 _STATUS = re.compile(r"^\s*--- (FAIL|SKIP): (Benchmark\S*)")
+_PARTIAL = re.compile(r"^Benchmark\S*\s+\d+(\s|$)")
 _PROCS = re.compile(r"-(\d+)$")
 _CONFIG = re.compile(r"^([a-z][^\s:A-Z]*):\s*(.*)$")
 
@@ -79,6 +80,11 @@ def read(source: Source, *, origin: str | None = None) -> list[ImportedBench]:
             continue
         m = _LINE.match(line)
         if not m:
+            if _PARTIAL.match(line):
+                # A name and an iteration count but no complete "value unit" pair: cut off.
+                raise BenchgateError(
+                    f"line {n}: incomplete result line {line.strip()[:80]!r} (truncated?)", where
+                )
             continue
         name, rest = m.group(1), m.group(3).split()
         pairs = list(zip(rest[0::2], rest[1::2], strict=False))
