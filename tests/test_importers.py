@@ -26,6 +26,8 @@ from hypothesis import strategies as st
 from benchgate.errors import BenchgateError
 from benchgate.importers import READERS, read
 from benchgate.importers.base import ImportedBench
+from benchgate.importers.convert import to_record
+from benchgate.judge.reduce import reduce_runs
 from benchgate.model import RunStatus
 from benchgate.run.results import load_runs
 
@@ -723,3 +725,18 @@ def test_declared_pyperf_command_temp_and_fixed_output(
         assert set(runs[name][0].metrics) == {"sum100", "sorted50"}
         assert len(runs[name][0].metrics["sum100"].samples or []) == 6
     assert (project / "out" / "pp.json").is_file()  # a declared output file is the user's
+
+
+def test_metric_failing_in_some_runs_only_is_noted() -> None:
+    good = ImportedBench("b")
+    good.metrics["t"] = read("go", "BenchmarkT 10 5 ns/op\n")[0].metrics["BenchmarkT"]
+    bad = ImportedBench("b")
+    bad.metrics["u"] = good.metrics["t"]
+    bad.failed["t"] = (RunStatus.ERROR, "flaky assertion")
+    runs = [
+        to_record(x, "inv", f"2026-01-01T00:00:0{i}", {}, {}) for i, x in enumerate([good, bad])
+    ]
+    reduced = reduce_runs({"b": runs})
+    assert reduced.metrics["b.t"].spread.n == 1
+    assert reduced.benches["b"].reason == "t failed in 1 of 2 runs (flaky assertion)"
+    assert reduced.benches["b"].metric_status == {}
