@@ -22,7 +22,8 @@ from benchgate.importers import (
     pytest_benchmark,
     pytest_json,
 )
-from benchgate.importers.base import ImportedBench, Source
+from benchgate.importers.base import ImportedBench, Source, origin_of
+from benchgate.validate import clean_text, name_problem
 
 Reader = Callable[..., list[ImportedBench]]
 
@@ -49,8 +50,24 @@ def reader(name: str, where: str | Path | None = None) -> Reader:
 
 
 def read(fmt: str, source: Source, origin: str | None = None) -> list[ImportedBench]:
-    """Read ``source`` (a file or folder as a Path, a command's output as a str) as ``fmt``."""
-    return reader(fmt)(source, origin=origin)
+    """Read ``source`` (a file or folder as a Path, a command's output as a str) as ``fmt``.
+
+    Every name and unit is checked as a run file's are (no control characters, at most
+    200 characters), so what is imported can always be written and read back.
+    """
+    benches = reader(fmt)(source, origin=origin)
+    where = origin_of(source, origin)
+    for b in benches:
+        for name, m in b.metrics.items():
+            problem = name_problem(name, "metric name") or name_problem(m.unit, "unit")
+            if problem:
+                raise BenchgateError(f"{b.bench}: {problem}", where)
+        for name, (status, reason) in list(b.failed.items()):
+            problem = name_problem(name, "metric name")
+            if problem:
+                raise BenchgateError(f"{b.bench}: {problem}", where)
+            b.failed[name] = (status, clean_text(reason, 500))
+    return benches
 
 
 __all__ = ["READERS", "ImportedBench", "read", "reader"]
