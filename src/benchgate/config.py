@@ -46,6 +46,8 @@ class Config:
     # check: baselines.json changed on the base branch within this many days = rapid edit.
     rapid_edit_days: int = 7
     min_runs: int = 5
+    # Machine classes: name -> what identifies it (see benchgate.machine.classes).
+    machines: dict[str, Any] = field(default_factory=dict)
     source: Path | None = None  # the pyproject.toml read, if any
 
     def path(self, rel: str | Path) -> Path:
@@ -100,6 +102,7 @@ _TYPES: dict[str, tuple[type, ...]] = {
     "disturbed_share": (int, float),
     "rapid_edit_days": (int,),
     "min_runs": (int,),
+    "machines": (dict,),
 }
 
 

@@ -58,3 +58,7 @@ for _cmd in (refresh, check, baselines):
 from benchgate.cli.importer import import_  # noqa: E402
 
 main.add_command(import_)
+from benchgate.cli.shard import merge, shards  # noqa: E402
+
+for _cmd in (shards, merge):
+    main.add_command(_cmd)
