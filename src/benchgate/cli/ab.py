@@ -17,6 +17,7 @@ from benchgate.cli.measure import (
     resolve_out_dir,
     run_options,
 )
+from benchgate.cli.store import record_ab_result, recording_store, store_option
 
 
 @click.command()
@@ -38,6 +39,7 @@ from benchgate.cli.measure import (
 @ab_confirm_options
 @format_option(help="Output form; markdown is ready to post as a PR comment.")
 @out_dir_option
+@store_option
 @click.pass_context
 def ab(
     ctx: click.Context,
@@ -52,6 +54,7 @@ def ab(
     confirm: bool = False,
     confirm_runs: int = 10,
     confirm_time: float | None = None,
+    store_url: str | None = None,
 ) -> None:
     """Measure the base revision and the working tree in the same job, judged by pairs.
 
@@ -73,6 +76,9 @@ def ab(
     OUT_DIR/ab/ab.json. Exit 1 when a paired verdict is FAIL or ERROR, 0 otherwise,
     2 for bad input (not a git repository, unknown revision).
 
+    With --store URL (or store in [tool.benchgate]) both sides' runs and the paired
+    verdicts are recorded in the results store (docs/store.md).
+
     \b
     Example (in a pull-request job):
       git fetch origin main
@@ -84,6 +90,7 @@ def ab(
 
     config = get_config(ctx)
     cpu_list = parse_cpus(cpus if cpus is not None else config.cpus)
+    store = recording_store(config, store_url)
     display = _Display(live=sys.stderr.isatty())
     argv = ["benchgate", *sys.argv[1:]] if Path(sys.argv[0]).name != "runner.py" else sys.argv
     try:
@@ -110,4 +117,5 @@ def ab(
         click.echo(render_ab_markdown(result), nl=False)
     else:
         click.echo(render_ab_text(result), nl=False)
+    record_ab_result(config, store, result)
     ctx.exit(1 if result.gating() else 0)

@@ -17,6 +17,7 @@ from benchgate.cli.measure import (
     resolve_out_dir,
     run_confirmation,
 )
+from benchgate.cli.store import record_runs, recording_store, store_option
 from benchgate.judge.gate import gate
 from benchgate.render.report import comparison_json, render_text
 
@@ -54,6 +55,7 @@ from benchgate.render.report import comparison_json, render_text
     help="Also write JUnit XML to this file.",
 )
 @confirm_options
+@store_option
 @click.pass_context
 def compare(
     ctx: click.Context,
@@ -67,6 +69,7 @@ def compare(
     confirm: bool = False,
     confirm_runs: int = 10,
     confirm_time: float | None = None,
+    store_url: str | None = None,
 ) -> None:
     """Compare the measurements with baselines.json and gate on the result.
 
@@ -80,6 +83,9 @@ def compare(
     --confirm-runs more runs (or --confirm-time seconds), appended to OUT_DIR, and
     judged on all its runs, first ones included.
 
+    With --store URL (or store in [tool.benchgate]) the runs and the verdicts are
+    recorded in the results store (docs/store.md).
+
     \b
     Example:
       benchgate compare --format markdown --allow new
@@ -88,6 +94,7 @@ def compare(
     config = get_config(ctx)
     allowed = parse_allow(allow)
     d = resolve_out_dir(config, out_dir)
+    store = recording_store(config, store_url)
     baselines = None
     if baselines_path:
         baselines = load_baselines(
@@ -143,4 +150,6 @@ def compare(
         click.echo(format_markdown(comparison, allowed))
     else:
         click.echo(render_text(comparison, allowed), nl=False)
+    verdicts = [v.to_dict() for v in comparison.verdicts]
+    record_runs(config, store, d, verdicts, "compare", {"warnings": comparison.warnings})
     ctx.exit(1 if comparison.gating(allowed) else 0)

@@ -12,6 +12,7 @@ from typing import Any
 import click
 
 from benchgate.cli.common import get_config, split_list
+from benchgate.cli.store import record_runs, recording_store, store_option
 from benchgate.config import Config
 from benchgate.errors import BenchgateError
 from benchgate.judge.gate import load_out_dir, write_out_report
@@ -187,6 +188,7 @@ class _Display:
 )
 @run_options
 @confirm_options
+@store_option
 @click.pass_context
 def run(
     ctx: click.Context,
@@ -200,6 +202,7 @@ def run(
     confirm: bool = False,
     confirm_runs: int = 10,
     confirm_time: float | None = None,
+    store_url: str | None = None,
 ) -> None:
     """Run the benches, each in a fresh subprocess, and keep every run.
 
@@ -213,6 +216,9 @@ def run(
 
     With --confirm, the runs are then compared with baselines.json and the benches
     whose WARN or FAIL is unsure are run again (see `benchgate compare --confirm`).
+
+    With --store URL (or store in [tool.benchgate]) the out-dir's runs are recorded in
+    the results store afterwards (docs/store.md).
     """
     from benchgate.machine.cpus import parse_cpus
 
@@ -223,6 +229,7 @@ def run(
             "no benches found (add scripts there, or run `benchgate init`)", config.bench_path
         )
     cpu_list = parse_cpus(cpus if cpus is not None else config.cpus)
+    store = recording_store(config, store_url)
     env = dict(config.env)
     env.update(_parse_env(env_pairs))
     options = RunOptions(
@@ -257,6 +264,7 @@ def run(
             before = gate(config, options.out_dir)
         except BenchgateError as exc:
             click.echo(f"confirm: not possible: {exc}", err=True)
+            record_runs(config, store, options.out_dir, source="run")
             return
         run_confirmation(
             config,
@@ -266,6 +274,7 @@ def run(
             confirm_time,
             baseline_environment(config),
         )
+    record_runs(config, store, options.out_dir, source="run")
 
 
 @click.command()
