@@ -223,13 +223,13 @@ def run(
     from benchgate.machine.cpus import parse_cpus
 
     config = get_config(ctx)
+    store = recording_store(config, store_url)
     benches = select(discover(config), pattern)
     if not benches:
         raise BenchgateError(
             "no benches found (add scripts there, or run `benchgate init`)", config.bench_path
         )
     cpu_list = parse_cpus(cpus if cpus is not None else config.cpus)
-    store = recording_store(config, store_url)
     env = dict(config.env)
     env.update(_parse_env(env_pairs))
     options = RunOptions(
