@@ -218,3 +218,31 @@ def show_files(top: Path, specs: list[str]) -> dict[str, str | None]:
         else:
             out[spec] = None  # "<spec> missing", or not a blob
     return out
+
+
+def object_ids(top: Path, specs: list[str]) -> dict[str, str | None]:
+    """The object id of each ``rev:path`` (None when absent), in one ``cat-file --batch-check``.
+
+    Cheap for thousands of commits: no content is read, and commits that share a version
+    of the file share its id.
+    """
+    if not specs:
+        return {}
+    try:
+        r = subprocess.run(
+            ["git", "cat-file", "--batch-check=%(objectname) %(objecttype)"],
+            cwd=top,
+            input="".join(f"{s}\n" for s in specs).encode("utf-8"),
+            capture_output=True,
+        )
+    except FileNotFoundError:
+        raise BenchgateError("git is not installed (this command reads git history)") from None
+    if r.returncode != 0:
+        err = r.stderr.decode("utf-8", "replace")
+        raise BenchgateError(f"git cat-file failed: {last_line(err)}")
+    lines = r.stdout.decode("utf-8", "replace").splitlines()
+    out: dict[str, str | None] = {}
+    for spec, line in zip(specs, lines, strict=False):
+        parts = line.split()
+        out[spec] = parts[0] if len(parts) == 2 and parts[1] == "blob" else None
+    return out

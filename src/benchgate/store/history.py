@@ -14,7 +14,7 @@ from benchgate.baselines.file import load_baselines
 from benchgate.config import Config
 from benchgate.errors import BenchgateError
 from benchgate.render.report import fmt_num
-from benchgate.store.refreshes import baseline_refreshes
+from benchgate.store.refreshes import baseline_refreshes, baselines_at
 from benchgate.store.series import Point, Series
 from benchgate.store.store import Store
 
@@ -54,7 +54,11 @@ def project_series(
     machine: str | None = None,
     last: int | None = None,
 ) -> Series:
-    """``store.series`` with the project's baseline refreshes (git) and thresholds."""
+    """``store.series`` with the project's baselines from git and its thresholds.
+
+    The baseline in force at a commit without a recorded verdict is what baselines.json
+    held at that commit; refreshes are the commits that changed the key's value.
+    """
     deg, warn = _thresholds(config, key)
     refreshes = baseline_refreshes(config).get(key, [])
     return store.series(
@@ -65,6 +69,7 @@ def project_series(
         refreshes=refreshes,
         degradation_pct_max=deg,
         variance_pct_warn=warn,
+        baselines_at=lambda commits: baselines_at(config, key, commits),
     )
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from benchgate.baselines.history import diff_entries, entries_of
 from benchgate.config import Config
 from benchgate.errors import BenchgateError
-from benchgate.gitutil import file_log, relpath, show_files, toplevel
+from benchgate.gitutil import file_log, object_ids, relpath, show_files, toplevel
 from benchgate.store.series import Refresh
 from benchgate.store.store import utc_text
 
@@ -53,4 +53,35 @@ def baseline_refreshes(config: Config, rev: str = "HEAD") -> dict[str, list[Refr
                     reason=d.reason or c.subject,
                 )
             )
+    return out
+
+
+def baselines_at(config: Config, key: str, commits: list[str]) -> dict[str, float]:
+    """The value baselines.json held for ``key`` at each of ``commits`` (those git knows).
+
+    Two git processes whatever the number of commits: the file's object id at each commit,
+    then the content of each distinct version. Commits unknown to this clone, or where the
+    file or key is absent, are left out.
+    """
+    if not commits:
+        return {}
+    try:
+        top = toplevel(config.root)
+        rel = relpath(top, config.baselines_path)
+    except BenchgateError:
+        return {}
+    ids = object_ids(top, [f"{c}:{rel}" for c in commits])
+    blobs = sorted({i for i in ids.values() if i is not None})
+    texts = show_files(top, blobs)
+    values: dict[str, float] = {}
+    for blob in blobs:
+        entry = (entries_of(texts.get(blob)) or {}).get(key)
+        v = entry.get("value") if entry else None
+        if isinstance(v, (int, float)) and not isinstance(v, bool):
+            values[blob] = float(v)
+    out: dict[str, float] = {}
+    for c in commits:
+        blob = ids.get(f"{c}:{rel}")
+        if blob is not None and blob in values:
+            out[c] = values[blob]
     return out

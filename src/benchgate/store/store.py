@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import statistics
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -213,6 +213,7 @@ class Store:
         refreshes: Sequence[Refresh] = (),
         degradation_pct_max: float = 0.15,
         variance_pct_warn: float = 0.05,
+        baselines_at: Callable[[list[str]], Mapping[str, float]] | None = None,
     ) -> Series:
         """``key`` over commits, oldest first: one Point per commit (median of its runs).
 
@@ -220,7 +221,8 @@ class Store:
         fingerprint); runs on a dirty checkout or without a commit are left out (their
         numbers do not belong to a commit). Commits are ordered by their first run;
         ``last`` keeps the newest N. A point's baseline is the one a recorded verdict used
-        at that commit, else the newest of ``refreshes`` dated at or before the point.
+        at that commit, else what ``baselines_at(commits)`` says baselines.json held there
+        (from git), else the newest of ``refreshes`` dated at or before the point.
         Thresholds come from the newest recorded verdict of the key, else the arguments.
         BenchgateError for a key never recorded.
         """
@@ -252,11 +254,14 @@ class Store:
         if thresholds is not None:
             degradation_pct_max, variance_pct_warn = thresholds
         refs = sorted(refreshes, key=lambda r: r.time)
+        at_commit: Mapping[str, float] = {}
+        if baselines_at is not None:
+            at_commit = baselines_at([sha for sha, _ in commits if sha not in baselines])
         points = []
         for sha, rows in commits:
             values = [v for _, v, _, _ in rows]
             newest = rows[-1]
-            baseline = baselines.get(sha)
+            baseline = baselines.get(sha, at_commit.get(sha))
             if baseline is None:
                 baseline = _baseline_at(refs, newest[0])
             points.append(
