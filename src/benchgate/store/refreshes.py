@@ -81,7 +81,7 @@ def baselines_at(config: Config, key: str, commits: list[str]) -> dict[str, floa
             values[blob] = float(v)
     out: dict[str, float] = {}
     for c in commits:
-        blob = ids.get(f"{c}:{rel}")
-        if blob is not None and blob in values:
-            out[c] = values[blob]
+        version = ids.get(f"{c}:{rel}")
+        if version is not None and version in values:
+            out[c] = values[version]
     return out
