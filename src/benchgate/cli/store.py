@@ -11,7 +11,7 @@ import click
 
 from benchgate.cli.common import format_option, get_config
 from benchgate.config import Config
-from benchgate.store.history import project_series, render_history
+from benchgate.store.history import SHOWN, project_series, render_history
 from benchgate.store.record import (
     check_store,
     reading_url,
@@ -222,8 +222,9 @@ def history(
 
     KEY is bench.metric as in baselines.json. One row per commit: the median of that
     commit's runs, their min-max and stdev, how many, the baseline in force (from the
-    verdicts recorded, else baselines.json's git history) and the change against it.
-    Runs on a dirty checkout are left out. Baseline refreshes are listed below.
+    verdicts recorded, else baselines.json at that commit) and the change against it.
+    Runs on a dirty checkout are left out. Baseline refreshes are listed below. Text and
+    markdown show the newest 40 commits unless --last is given; json gives all.
 
     \b
     Example:
@@ -232,4 +233,5 @@ def history(
     config = get_config(ctx)
     with Store.open(reading_url(config, store_url), create=False) as st:
         series = project_series(st, config, key, branch, machine, last)
-    click.echo(render_history(series, fmt, branch, machine), nl=False)
+    shown = None if last is not None else SHOWN
+    click.echo(render_history(series, fmt, branch, machine, shown), nl=False)

@@ -8,6 +8,7 @@ the terminal; the baseline refreshes from baselines.json's git history beside th
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from typing import Any
 
 from benchgate.baselines.file import load_baselines
@@ -19,6 +20,10 @@ from benchgate.store.series import Point, Series
 from benchgate.store.store import Store
 
 SPARK = "▁▂▃▄▅▆▇█"
+
+# Commits a text or markdown table shows when --last is not given (json gives all): a
+# terminal table of thousands of rows is noise, and the sparkline must fit a line.
+SHOWN = 40
 
 
 def sparkline(values: list[float]) -> str:
@@ -113,17 +118,33 @@ HEADERS = [
 ]
 
 
-def _title(s: Series, branch: str | None, machine: str | None) -> str:
+def _title(s: Series, branch: str | None, machine: str | None, total: int) -> str:
     direction = "higher is better" if s.higher_is_better else "lower is better"
     scope = [f"branch {branch}" if branch else "all branches"]
     if machine:
         scope.append(f"machine {machine}")
-    return f"{s.key} ({s.unit}, {direction}), {', '.join(scope)}: {len(s.points)} commits"
+    count = f"{total} commits"
+    if total > len(s.points):
+        count += f" (newest {len(s.points)} shown; --last N for more)"
+    return f"{s.key} ({s.unit}, {direction}), {', '.join(scope)}: {count}"
 
 
-def render_history_text(s: Series, branch: str | None = None, machine: str | None = None) -> str:
-    """A table for the terminal, with a sparkline of the values (oldest -> newest)."""
-    lines = [_title(s, branch, machine)]
+def _shown(s: Series, shown: int | None) -> tuple[Series, int]:
+    total = len(s.points)
+    if shown is None or total <= shown:
+        return s, total
+    return replace(s, points=s.points[-shown:]), total
+
+
+def render_history_text(
+    s: Series, branch: str | None = None, machine: str | None = None, shown: int | None = None
+) -> str:
+    """A table for the terminal, with a sparkline of the values (oldest -> newest).
+
+    ``shown``: only the newest that many commits (the title says how many there are).
+    """
+    s, total = _shown(s, shown)
+    lines = [_title(s, branch, machine, total)]
     if not s.points:
         lines.append("no runs of this metric match (clean checkouts with a commit only)")
     else:
@@ -149,10 +170,11 @@ def _refresh_lines(s: Series, bullet: str) -> list[str]:
 
 
 def render_history_markdown(
-    s: Series, branch: str | None = None, machine: str | None = None
+    s: Series, branch: str | None = None, machine: str | None = None, shown: int | None = None
 ) -> str:
     """A markdown table (for an issue, a PR comment or a step summary)."""
-    lines = [f"### {_title(s, branch, machine)}", ""]
+    s, total = _shown(s, shown)
+    lines = [f"### {_title(s, branch, machine, total)}", ""]
     if s.points:
         lines.append(f"`{sparkline(s.values)}`")
         lines.append("")
@@ -185,10 +207,12 @@ def history_json(
     }
 
 
-def render_history(s: Series, fmt: str, branch: str | None, machine: str | None) -> str:
-    """The history in ``fmt``: text, markdown or json."""
+def render_history(
+    s: Series, fmt: str, branch: str | None, machine: str | None, shown: int | None = SHOWN
+) -> str:
+    """The history in ``fmt``: text, markdown (newest ``shown`` commits) or json (all)."""
     if fmt == "json":
         return json.dumps(history_json(s, branch, machine), indent=2) + "\n"
     if fmt == "markdown":
-        return render_history_markdown(s, branch, machine)
-    return render_history_text(s, branch, machine)
+        return render_history_markdown(s, branch, machine, shown)
+    return render_history_text(s, branch, machine, shown)
