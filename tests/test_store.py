@@ -429,3 +429,23 @@ def test_store_info_json(project: Path, tmp_path: Path) -> None:
     r = invoke(project, "store", "info", "--store", url, "--format", "json")
     data = json.loads(r.output)
     assert data["runs"] == 2 and data["metric_keys"] == ["enc.MBps", "enc.ops"]
+
+
+def test_sparkline_and_shown_commits() -> None:
+    from benchgate.store.history import render_history, sparkline
+    from benchgate.store.series import Point, Series
+
+    assert sparkline([1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0]) == "▁▂▃▄▅▆▇█"
+    assert sparkline([2.0, 2.0]) == "▄▄"
+    assert sparkline([]) == ""
+    points = tuple(
+        Point(f"{i:03d}" + "f" * 37, f"2026-11-{1 + i % 28:02d}T10:00:00", float(i), 1, i, i, 0.0)
+        for i in range(50)
+    )
+    s = Series("b.m", "ops/sec", True, points)
+    text = render_history(s, "text", None, None)
+    assert "50 commits (newest 40 shown; --last N for more)" in text
+    assert "010fffffffff" in text and "009fffffffff" not in text
+    assert len(json.loads(render_history(s, "json", None, None))["points"]) == 50
+    md = render_history(s, "markdown", "main", None, shown=None)
+    assert md.count("fffffffff |") == 50
