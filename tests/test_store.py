@@ -142,6 +142,9 @@ def test_export_refuses_a_folder_with_run_files(tmp_path: Path) -> None:
             st.export(out)
         with pytest.raises(BenchgateError, match="no stored runs match"):
             st.export(tmp_path / "x", commit="ffff")
+        with pytest.raises(BenchgateError, match="not a commit hash"):
+            st.export(tmp_path / "x", commit="main")
+        assert st.export(tmp_path / "y", commit="AAAA").runs == 1
 
 
 def test_series_one_point_per_commit(store_url: str) -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -369,8 +370,12 @@ class Store:
         )
         params: list[Any] = []
         if commit is not None:
+            if not re.fullmatch(r"[0-9a-fA-F]{4,40}", commit):
+                raise BenchgateError(
+                    f"not a commit hash or prefix (4 to 40 hex digits): {commit!r}", key="--commit"
+                )
             sql += " AND r.commit_sha LIKE ?"
-            params.append(commit.lower().replace("%", "").replace("_", "") + "%")
+            params.append(commit.lower() + "%")
         if branch is not None:
             sql += " AND r.branch = ?"
             params.append(branch)
