@@ -30,6 +30,9 @@ from benchgate.store.url import StoreURL
 # Where `benchgate ab` keeps each side's runs inside an out-dir (benchgate.ab.run layout).
 AB_SIDES = {"ab-base": Path("ab") / "base", "ab-head": Path("ab") / "head"}
 
+# Runs recorded at once into PostgreSQL after which the planner's statistics are refreshed.
+ANALYZE_AFTER_RUNS = 1000
+
 # The fields of a run file's run kept in runs.record (metrics and env have their tables).
 _RECORD_FIELDS = (
     "run_id",
@@ -197,7 +200,14 @@ class Store:
     def record(self, runs: Sequence[StoredRun], judgement: Judgement | None = None) -> RecordResult:
         """Store ``runs`` (and ``judgement``) in one transaction; known runs are skipped."""
         prepared = [(_prepare(s), s) for s in runs]
-        return self.db.write(lambda db: _record(db, prepared, judgement))
+        result = self.db.write(lambda db: _record(db, prepared, judgement))
+        if self.db.kind == "postgresql" and result.runs_new >= ANALYZE_AFTER_RUNS:
+            # A big import changes the tables' statistics at once; without fresh ones the
+            # planner joins runs and metrics with a nested loop and `history` slows 5x
+            # until autovacuum gets to it. ANALYZE samples, so it stays well under a second.
+            self.db.execute("ANALYZE runs")
+            self.db.execute("ANALYZE metrics")
+        return result
 
     # --- reading ---------------------------------------------------------------------
 
