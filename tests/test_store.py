@@ -452,3 +452,15 @@ def test_sparkline_and_shown_commits() -> None:
     assert len(json.loads(render_history(s, "json", None, None))["points"]) == 50
     md = render_history(s, "markdown", "main", None, shown=None)
     assert md.count("fffffffff |") == 50
+
+
+def test_big_postgresql_import_refreshes_planner_statistics(pg_url: str) -> None:
+    from benchgate.store.store import ANALYZE_AFTER_RUNS
+
+    runs = make_runs("big", {"m": [float(i) for i in range(ANALYZE_AFTER_RUNS)]})
+    with _open(pg_url) as st:
+        assert st.record([StoredRun(r) for r in runs]).runs_new == ANALYZE_AFTER_RUNS
+        row = st.db.one(
+            "SELECT last_analyze IS NOT NULL FROM pg_stat_user_tables WHERE relname = 'metrics'"
+        )
+        assert row == (True,)
