@@ -122,14 +122,8 @@ class Database:
             with self.conn.transaction():
                 return fn(self)
         except (psycopg.errors.DeadlockDetected, psycopg.errors.SerializationFailure):
+            # _ErrorGuard lets these through; the transaction was rolled back above.
             raise _Retry from None
-        except BenchgateError as exc:
-            cause = exc.__cause__ or exc.__context__
-            if isinstance(
-                cause, (psycopg.errors.DeadlockDetected, psycopg.errors.SerializationFailure)
-            ):
-                raise _Retry from None
-            raise
         except psycopg.Error as exc:
             raise self._error(exc) from None
 
