@@ -123,7 +123,7 @@ def _title(s: Series, branch: str | None, machine: str | None, total: int) -> st
     scope = [f"branch {branch}" if branch else "all branches"]
     if machine:
         scope.append(f"machine {machine}")
-    count = f"{total} commits"
+    count = f"{total} commit" + ("" if total == 1 else "s")
     if total > len(s.points):
         count += f" (newest {len(s.points)} shown; --last N for more)"
     return f"{s.key} ({s.unit}, {direction}), {', '.join(scope)}: {count}"
