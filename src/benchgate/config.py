@@ -45,6 +45,8 @@ class Config:
     # check: baselines.json changed on the base branch within this many days = rapid edit.
     rapid_edit_days: int = 7
     min_runs: int = 5
+    # Machine classes: name -> what identifies it (see benchgate.machine.classes).
+    machines: dict[str, Any] = field(default_factory=dict)
     # Results store URL (docs/store.md): sqlite, sqlite:///PATH, postgresql://..., off.
     store: str | None = None
     source: Path | None = None  # the pyproject.toml read, if any
@@ -101,6 +103,7 @@ _TYPES: dict[str, tuple[type, ...]] = {
     "disturbed_share": (int, float),
     "rapid_edit_days": (int,),
     "min_runs": (int,),
+    "machines": (dict,),
     "store": (str,),
 }
 

@@ -55,6 +55,10 @@ from benchgate.cli.refresh import baselines, check, refresh  # noqa: E402
 
 for _cmd in (refresh, check, baselines):
     main.add_command(_cmd)
+from benchgate.cli.shard import merge, shards  # noqa: E402
+
+for _cmd in (shards, merge):
+    main.add_command(_cmd)
 from benchgate.cli.store import history, store  # noqa: E402
 
 for _cmd in (store, history):
