@@ -56,6 +56,8 @@ def _open(url: str) -> Store:
         ("on", "sqlite", "/proj/.benchgate/history.db"),
         ("sqlite:///var/h.db", "sqlite", "/var/h.db"),
         ("sqlite:data/h.db", "sqlite", "/proj/data/h.db"),
+        ("/var/h.db", "sqlite", "/var/h.db"),
+        ("data/h.sqlite", "sqlite", "/proj/data/h.sqlite"),
         ("off", "off", None),
         ("postgresql://u:secret@db.example:5432/bench", "postgresql", None),
         ("postgres:///bench?host=/run/pg", "postgresql", None),

@@ -9,13 +9,15 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from click.testing import Result
+from click.testing import CliRunner, Result
 
+from benchgate.cli import main
 from benchgate.run.results import load_runs
+from benchgate.store import open_store
 from benchgate.store.record import BRANCH_VARS, branch_of_rev
-from benchgate.store.store import Store
+from benchgate.store.store import Store, StoredRun
 from benchgate.store.url import parse_store_url
-from conftest import const_bench, git, write_baselines
+from conftest import const_bench, git, make_env, make_runs, write_baselines
 
 KEY = "enc.MBps"
 
@@ -180,3 +182,35 @@ def test_history_via_python_m(repo: Path, tmp_path: Path) -> None:
     assert r.stderr.strip().splitlines() == [
         "benchgate: error: --store: unknown store scheme 'x' in 'x:y' (known: sqlite, postgresql, off)"
     ]
+
+
+def test_trend_and_dashboard_read_the_real_store(project: Path, tmp_path: Path) -> None:
+    """`trend` finds a step recorded in the store; `dashboard` draws every stored metric."""
+
+    url = f"sqlite:///{tmp_path}/h.db"
+    stored = []
+    for c in range(40):
+        level = 1000.0 if c < 30 else 800.0  # a 20% regression at commit 30
+        env = make_env(git={"commit": f"{c:040x}", "dirty": False})
+        values = [level * (1 + 0.002 * ((c * 7 + i) % 5 - 2)) for i in range(3)]
+        for r in make_runs(
+            "enc",
+            {"MBps": values, "ops": [5.0, 5.0, 5.0]},
+            env=env,
+            day=f"2026-{1 + c // 28:02d}-{1 + c % 28:02d}",
+            prefix=f"c{c}-",
+        ):
+            stored.append(StoredRun(r, "run", "main"))
+    with open_store(url) as st:
+        assert st.store.record(stored).runs_new == 120
+        assert [len(st.series(k).points) for k in st.keys()] == [40, 40]
+    r = CliRunner().invoke(main, ["-C", str(project), "trend", "--store", url, "--branch", "main"])
+    assert r.exit_code == 1, r.output
+    assert "enc.MBps" in r.output and "REGRESSION" in r.output
+    site = tmp_path / "site"
+    r = CliRunner().invoke(
+        main, ["-C", str(project), "dashboard", "--store", url, "--out", str(site)]
+    )
+    assert r.exit_code == 0, r.output
+    index = (site / "index.html").read_text()
+    assert "enc.MBps" in index and "enc.ops" in index

@@ -63,3 +63,7 @@ from benchgate.cli.store import history, store  # noqa: E402
 
 for _cmd in (store, history):
     main.add_command(_cmd)
+from benchgate.cli.trend import dashboard, trend  # noqa: E402
+
+for _cmd in (trend, dashboard):
+    main.add_command(_cmd)

@@ -14,8 +14,9 @@ from typing import Any
 from benchgate.baselines.file import load_baselines
 from benchgate.config import Config
 from benchgate.errors import BenchgateError
+from benchgate.model import Baseline
 from benchgate.render.report import fmt_num
-from benchgate.store.refreshes import baseline_refreshes, baselines_at
+from benchgate.store.refreshes import GitBaselines
 from benchgate.store.series import Point, Series
 from benchgate.store.store import Store
 
@@ -37,18 +38,74 @@ def sparkline(values: list[float]) -> str:
     return "".join(SPARK[round((v - lo) / (hi - lo) * top)] for v in values)
 
 
-def _thresholds(config: Config, key: str) -> tuple[float, float]:
-    """The key's thresholds from baselines.json when it is readable, else config's."""
-    try:
-        baselines = load_baselines(
-            config.baselines_path, config.degradation_pct_max, config.variance_pct_warn
+class ProjectStore:
+    """A store read for one project: series carry its baselines from git and its thresholds.
+
+    What ``history``, ``trend`` and ``dashboard`` read: ``series`` is
+    :meth:`Store.series` plus the baseline in force at each commit (baselines.json at
+    that commit, from git), the key's refreshes, and its thresholds from baselines.json
+    (else config). baselines.json and its history are read once, for every key. Every
+    other attribute is the underlying :class:`Store`'s.
+    """
+
+    def __init__(self, store: Store, config: Config) -> None:
+        self.store = store
+        self.config = config
+        self.git = GitBaselines(config)
+        self._baselines: dict[str, Baseline] | None = None
+
+    def thresholds(self, key: str) -> tuple[float, float]:
+        """The key's thresholds from baselines.json when readable, else config's."""
+        if self._baselines is None:
+            try:
+                self._baselines = load_baselines(
+                    self.config.baselines_path,
+                    self.config.degradation_pct_max,
+                    self.config.variance_pct_warn,
+                )
+            except BenchgateError:
+                self._baselines = {}
+        b = self._baselines.get(key)
+        if b is not None:
+            return b.degradation_pct_max, b.variance_pct_warn
+        return self.config.degradation_pct_max, self.config.variance_pct_warn
+
+    def keys(self) -> list[str]:
+        """Every metric key recorded, sorted."""
+        return self.store.keys()
+
+    def series(
+        self,
+        key: str,
+        branch: str | None = None,
+        machine: str | None = None,
+        last: int | None = None,
+    ) -> Series:
+        """``key`` over commits with the project's baselines (see the class)."""
+        deg, warn = self.thresholds(key)
+        return self.store.series(
+            key,
+            branch=branch,
+            machine=machine,
+            last=last,
+            refreshes=self.git.refreshes().get(key, []),
+            degradation_pct_max=deg,
+            variance_pct_warn=warn,
+            baselines_at=lambda commits: self.git.at(key, commits),
         )
-    except BenchgateError:
-        baselines = {}
-    b = baselines.get(key)
-    if b is not None:
-        return b.degradation_pct_max, b.variance_pct_warn
-    return config.degradation_pct_max, config.variance_pct_warn
+
+    def close(self) -> None:
+        """Close the underlying store."""
+        self.store.close()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.store, name)
+
+    def __enter__(self) -> ProjectStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 def project_series(
@@ -64,18 +121,7 @@ def project_series(
     The baseline in force at a commit without a recorded verdict is what baselines.json
     held at that commit; refreshes are the commits that changed the key's value.
     """
-    deg, warn = _thresholds(config, key)
-    refreshes = baseline_refreshes(config).get(key, [])
-    return store.series(
-        key,
-        branch=branch,
-        machine=machine,
-        last=last,
-        refreshes=refreshes,
-        degradation_pct_max=deg,
-        variance_pct_warn=warn,
-        baselines_at=lambda commits: baselines_at(config, key, commits),
-    )
+    return ProjectStore(store, config).series(key, branch, machine, last)
 
 
 def _delta(p: Point, higher_is_better: bool) -> float | None:

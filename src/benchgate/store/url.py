@@ -4,7 +4,7 @@ Forms (docs/store.md):
 
 * ``sqlite`` or ``on``: the default file ``.benchgate/history.db`` under the project root;
 * ``sqlite:///abs/path.db``: an absolute path; ``sqlite:rel/path.db``: relative to the
-  project root;
+  project root; a plain path (``/abs/history.db``, ``rel/history.db``) is the same;
 * ``postgresql://user:pass@host:port/dbname?opt=v`` (or ``postgres://``): a PostgreSQL
   server, through psycopg 3 (``pip install 'benchgate[postgres]'``);
 * ``off``: do not record.
@@ -53,6 +53,9 @@ def parse_store_url(url: str, root: Path, key: str = "--store") -> StoreURL:
         return StoreURL("off", "off")
     if low in ("sqlite", "on", "sqlite:"):
         return StoreURL("sqlite", text, (root / DEFAULT_SQLITE).resolve())
+    if ":" not in text and ("/" in text or low.endswith((".db", ".sqlite", ".sqlite3"))):
+        # A plain file path: a SQLite store (relative to the project root).
+        return StoreURL("sqlite", text, _sqlite_path(text, root, text, key))
     scheme, sep, rest = text.partition(":")
     if not sep or not re.fullmatch(r"[A-Za-z][A-Za-z0-9+.-]*", scheme):
         raise BenchgateError(
