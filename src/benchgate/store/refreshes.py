@@ -8,6 +8,7 @@ calls per commit, so ``benchgate history`` stays instant on a long history.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -59,6 +60,9 @@ def baseline_refreshes(config: Config, rev: str = "HEAD") -> dict[str, list[Refr
     return out
 
 
+_HEX = re.compile(r"[0-9a-fA-F]{4,64}")
+
+
 class GitBaselines:
     """baselines.json's git history for one project, read once and shared by every key.
 
@@ -99,6 +103,8 @@ class GitBaselines:
         if where is None or not commits:
             return {}
         top, rel = where
+        # Commits come from run files (untrusted): only hashes go to git's batch input.
+        commits = [c for c in commits if _HEX.fullmatch(c)]
         unknown = [c for c in commits if c not in self._version]
         if unknown:
             ids = object_ids(top, [f"{c}:{rel}" for c in unknown])
