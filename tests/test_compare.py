@@ -234,7 +234,7 @@ def test_report_md_note_cells_stay_one_cell() -> None:
     reduced = _set([], {"e": RunStatus.ERROR}, {"e": "bad | input <x>"})
     c = compare(reduced, {"e.y": _baseline("e.y", 100)})
     rows = _table_rows(render_out_report({}, reduced, c))
-    assert len(rows["e.y"]) == 7 and "bad \\| input &lt;x&gt;" in rows["e.y"][-1]
+    assert len(rows["e.y"]) == 7 and "bad \\| input &lt;x>" in rows["e.y"][-1]
 
 
 def test_write_out_report_annotates_verdicts(project: Path) -> None:

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import difflib
 import json
-import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,6 +36,7 @@ from benchgate.model import (
     RunStatus,
     Status,
 )
+from benchgate.render import fmt
 
 # The four legitimate reasons of section 1 of the method: no reason, no refresh.
 REASONS = ("algorithmic", "feature", "deps", "hardware")
@@ -54,25 +54,8 @@ METHOD_LABEL = {"median": "Median", "trimmed-mean": "Trimmed mean", "mean": "Mea
 ACCEPTED_REGRESSION_MARK = "accepted regression"
 NOISY_MARK = "noisy"
 
-# Significant digits of a refreshed value: 6 is finer than any spread a benchmark has
-# (0.001%), yet keeps the diff readable.
-VALUE_DIGITS = 6
-
-
-def format_value(x: float, digits: int = VALUE_DIGITS) -> str:
-    """The JSON text of a refreshed value: ``digits`` significant digits, integral as int.
-
-    ``1318273.4`` -> ``1318270``; ``520.41234`` -> ``520.412``; ``0.000123456789`` ->
-    ``0.000123457``.
-    """
-    if not math.isfinite(x):
-        raise ValueError(f"not a finite number: {x}")
-    if x == 0:
-        return "0"
-    r = float(f"{x:.{digits}g}")
-    if r.is_integer() and abs(r) < 1e21:
-        return str(int(r))
-    return repr(r)
+# Significant digits of a refreshed value (see fmt.stored_value).
+VALUE_DIGITS = fmt.STORED_DIGITS
 
 
 # --- format-preserving editing of baselines.json ------------------------------------------
@@ -336,26 +319,6 @@ def unified_diff(old: str, new: str, label: str) -> str:
     return "".join(out)
 
 
-def cpus_text(cpus: Any) -> str:
-    """``[2, 3, 4, 7]`` -> ``"2-4,7"``; ``"all"``/None -> ``"all"``."""
-    if not isinstance(cpus, list) or not cpus:
-        return "all"
-    try:
-        xs = sorted({int(c) for c in cpus})
-    except (TypeError, ValueError):
-        return ",".join(str(c) for c in cpus)
-    parts = []
-    start = prev = xs[0]
-    for c in [*xs[1:], None]:
-        if c is not None and c == prev + 1:
-            prev = c
-            continue
-        parts.append(str(start) if start == prev else f"{start}-{prev}")
-        if c is not None:
-            start = prev = c
-    return ",".join(parts)
-
-
 def _fingerprint(env: dict[str, Any]) -> str:
     fp = env.get("fingerprint")
     if fp:
@@ -434,7 +397,7 @@ def compose_notes(
     cpu = env.get("cpu_model")
     if cpu:
         head += f" on {cpu}"
-    cpus = cpus_text(env.get("cpus"))
+    cpus = fmt.cpus(env.get("cpus"))
     if cpus != "all":
         head += f" (cpus {cpus})"
     parts = [head]
@@ -451,10 +414,6 @@ def compose_notes(
         parts.append(regression)
     parts.append(f"reason: {reason} — {why}")
     return "; ".join(parts)
-
-
-def _pct(x: float) -> str:
-    return f"{x * 100:.1f}%"
 
 
 def _check_reason(options: RefreshOptions) -> tuple[str, str]:
@@ -612,8 +571,9 @@ def plan_refresh(
         noisy_note: str | None = None
         if nz > warn:
             figures = (
-                f"IQR/median {_pct(nz)} across {n} runs is over its variance_pct_warn "
-                f"{_pct(warn)} (min {m.spread.min:g}, max {m.spread.max:g}, CV {_pct(m.spread.cv)})"
+                f"IQR/median {fmt.share(nz)} across {n} runs is over its variance_pct_warn "
+                f"{fmt.share(warn)} (min {m.spread.min:g}, max {m.spread.max:g}, "
+                f"CV {fmt.share(m.spread.cv)})"
             )
             if k in allow_noisy:
                 noisy_note = f"{NOISY_MARK}: {figures}, allowed with --allow-noisy"
@@ -625,7 +585,7 @@ def plan_refresh(
         if m.value <= 0:
             refusals.append(f"{k}: reduced value {m.value:g} is not positive")
             continue
-        new_text = format_value(m.value)
+        new_text = fmt.stored_value(m.value)
         new = float(new_text)
         regression_note: str | None = None
         if b is None:
@@ -637,12 +597,12 @@ def plan_refresh(
                 if k in accept:
                     regression_note = (
                         f"{ACCEPTED_REGRESSION_MARK}: {d:+.1f}% from {b.value:g}, past its "
-                        f"{_pct(deg)} degradation threshold (--accept-regression)"
+                        f"{fmt.share(deg)} degradation threshold (--accept-regression)"
                     )
                 else:
                     refusals.append(
                         f"{k}: {d:+.1f}% from {b.value:g} {unit} moves the baseline past its "
-                        f"{_pct(deg)} degradation threshold in the worse direction: fix the "
+                        f"{fmt.share(deg)} degradation threshold in the worse direction: fix the "
                         "regression, or accept it explicitly with --accept-regression "
                         "(recorded in the notes)"
                     )
@@ -714,7 +674,7 @@ def auto_caveats(
     for c in changes:
         if c.noisy_allowed:
             out.append(
-                f"`{c.key}` is noisy (IQR/median {_pct(noise(c.metric.spread))}); "
+                f"`{c.key}` is noisy (IQR/median {fmt.share(noise(c.metric.spread))}); "
                 "refreshed anyway with --allow-noisy"
             )
         if c.regression_accepted and c.delta_pct is not None:
@@ -779,7 +739,7 @@ def apply_changes(text: str, changes: list[KeyChange], config: Config) -> str:
             # then shows one changed line and one added line per key, nothing else.
             editor.set_field(c.key, "notes", _dumps(c.notes), after="value")
             if c.rewrite_values:
-                values = ", ".join(format_value(v) for v in c.metric.values)
+                values = ", ".join(fmt.stored_value(v) for v in c.metric.values)
                 editor.set_field(c.key, "values", f"[{values}]")
     new_text = editor.render()
     # Belt and braces: the result must parse to exactly the intended values.

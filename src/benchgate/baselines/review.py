@@ -31,6 +31,7 @@ from benchgate.config import Config
 from benchgate.errors import BenchgateError
 from benchgate.judge.compare import judge
 from benchgate.model import ReducedSet, Status
+from benchgate.render import fmt
 
 # Blanket shift: at least this share of the keys present on both sides, and at least
 # BLANKET_MIN_KEYS keys, moved the worse way by ratios within BLANKET_SIMILAR (a fraction,
@@ -530,21 +531,15 @@ def run_check(
 # --- rendering ----------------------------------------------------------------------------
 
 
-def fmt_value(v: Any) -> str:
-    from benchgate.render.report import fmt_num
-
-    n = _num(v)
-    return fmt_num(n) if n is not None else ("-" if v is None else json.dumps(v))
-
-
 def delta_text(d: EntryDelta) -> str:
+    """How a baseline entry moved: ``added``, ``removed``, ``+3.2%`` or ``-``."""
     o, n = _num(d.old_value), _num(d.new_value)
     if d.kind == "added":
         return "added"
     if d.kind == "removed":
         return "removed"
     if o and n is not None:
-        return f"{(n - o) / o * 100:+.1f}%"
+        return fmt.pct((n - o) / o * 100)
     return "-"
 
 
@@ -557,20 +552,20 @@ def _header(report: CheckReport) -> str:
 
 def render_check_text(report: CheckReport) -> str:
     """The checklist as plain text, violations with their details."""
-    lines = [f"benchgate check: {_header(report)}"]
+    lines = [f"benchgate check: {fmt.plain(_header(report))}"]
     if report.note:
-        lines.append(report.note)
+        lines.append(fmt.plain(report.note))
     if report.deltas:
         lines.append(f"{len(report.deltas)} key(s) changed:")
         for d in report.deltas:
-            reason = f"  reason: {d.reason}" if d.reason and d.kind != "removed" else ""
+            reason = f"  reason: {fmt.plain(d.reason)}" if d.reason and d.kind != "removed" else ""
             lines.append(
-                f"  {d.key}: {fmt_value(d.old_value)} -> {fmt_value(d.new_value)} {d.unit} "
-                f"({delta_text(d)}){reason}"
+                f"  {fmt.plain(d.key)}: {fmt.any_value(d.old_value)} -> "
+                f"{fmt.any_value(d.new_value)} {fmt.plain(d.unit)} ({delta_text(d)}){reason}"
             )
     for i in report.items:
-        lines.append(f"[{i.status.upper()}] {i.rule}: {i.title}")
-        lines += [f"       - {x}" for x in i.details if i.status != PASS]
+        lines.append(f"[{i.status.upper()}] {i.rule}: {fmt.plain(i.title)}")
+        lines += [f"       - {fmt.plain(x)}" for x in i.details if i.status != PASS]
     n = len(report.violations)
     lines.append("result: clean" if report.ok else f"result: {n} violation{'s' if n != 1 else ''}")
     return "\n".join(lines) + "\n"
@@ -580,29 +575,29 @@ def render_check_markdown(report: CheckReport) -> str:
     """The checklist ready to paste in a review: boxes ticked where the rule holds."""
     n = len(report.violations)
     verdict = "✅ clean" if report.ok else f"❌ {n} violation{'s' if n != 1 else ''}"
-    lines = [f"### benchgate check: {verdict}", "", f"`{_header(report)}`", ""]
+    lines = [f"### benchgate check: {verdict}", "", fmt.md_code(_header(report), table=False), ""]
     if report.note:
-        lines += [f"_{report.note}_", ""]
+        lines += [f"_{fmt.md_text(report.note)}_", ""]
     if report.deltas:
         lines += [
             "| key | old | new | unit | change | reason |",
             "| --- | ---: | ---: | --- | ---: | --- |",
         ]
         for d in report.deltas:
-            reason = (d.reason or "").replace("|", "\\|")
             lines.append(
-                f"| `{d.key}` | {fmt_value(d.old_value)} | {fmt_value(d.new_value)} | {d.unit} | "
-                f"{delta_text(d)} | {reason} |"
+                f"| {fmt.md_code(d.key)} | {fmt.any_value(d.old_value)} "
+                f"| {fmt.any_value(d.new_value)} | {fmt.md_cell(d.unit)} | {delta_text(d)} "
+                f"| {fmt.md_cell(d.reason or '')} |"
             )
         lines.append("")
     for i in report.items:
         if i.status == SKIP:
-            why = f" ({'; '.join(i.details)})" if i.details else ""
-            lines.append(f"- ➖ {i.title}: not applicable{why}")
+            why = f" ({fmt.md_text('; '.join(i.details))})" if i.details else ""
+            lines.append(f"- ➖ {fmt.md_text(i.title)}: not applicable{why}")
             continue
-        lines.append(f"- [{'x' if i.status == PASS else ' '}] {i.title}")
+        lines.append(f"- [{'x' if i.status == PASS else ' '}] {fmt.md_text(i.title)}")
         if i.status == FAIL:
-            lines += [f"  - {x}" for x in i.details]
+            lines += [f"  - {fmt.md_text(x)}" for x in i.details]
     lines.append("- [ ] Reviewer sign-off: baselines updated only where justified")
     return "\n".join(lines) + "\n"
 

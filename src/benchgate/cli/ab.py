@@ -78,8 +78,9 @@ def ab(
       git fetch origin main
       benchgate ab --base origin/main --repeat 5 --confirm --format markdown
     """
-    from benchgate.ab.run import render_ab_markdown, render_ab_text, run_ab
+    from benchgate.ab.run import run_ab
     from benchgate.machine.cpus import parse_cpus
+    from benchgate.render.ab import render_ab_markdown, render_ab_text
     from benchgate.run.runner import sigterm_as_interrupt
 
     config = get_config(ctx)

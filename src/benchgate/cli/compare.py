@@ -17,7 +17,10 @@ from benchgate.cli.measure import (
     resolve_out_dir,
     run_confirmation,
 )
+from benchgate.fsutil import atomic_write_text
 from benchgate.judge.gate import gate
+from benchgate.render.github import format_markdown, github_annotations
+from benchgate.render.junit import junit_xml
 from benchgate.render.report import comparison_json, render_text
 
 
@@ -126,20 +129,13 @@ def compare(
     if github is None:
         github = os.environ.get("GITHUB_ACTIONS") == "true"
     if github:
-        from benchgate.render.ci import github_annotations
-
         for line in github_annotations(comparison, allowed):
             click.echo(line)
     if junit:
-        from benchgate.fsutil import atomic_write_text
-        from benchgate.render.ci import junit_xml
-
         atomic_write_text(Path(junit), junit_xml(comparison, allowed))
     if fmt == "json":
         click.echo(dump_json(comparison_json(comparison, allowed)))
     elif fmt == "markdown":
-        from benchgate.render.ci import format_markdown
-
         click.echo(format_markdown(comparison, allowed))
     else:
         click.echo(render_text(comparison, allowed), nl=False)

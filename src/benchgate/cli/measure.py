@@ -18,7 +18,7 @@ from benchgate.judge.gate import load_out_dir, write_out_report
 from benchgate.judge.reduce import reduce_runs, write_reduced
 from benchgate.judge.stats import METHODS
 from benchgate.model import RunStatus, Status
-from benchgate.render.report import fmt_num
+from benchgate.render import fmt as show
 from benchgate.run.discovery import discover, select
 from benchgate.run.runner import Progress, RunOptions, run_benches
 
@@ -152,16 +152,22 @@ class _Display:
             self._status.__enter__()
 
     def __call__(self, ev: Progress) -> None:
-        head = f"[run {ev.round}/{ev.rounds}] bench {ev.bench_index}/{ev.bench_count} {ev.bench}"
+        head = (
+            f"[run {ev.round}/{ev.rounds}] bench {ev.bench_index}/{ev.bench_count} "
+            f"{show.plain(ev.bench)}"
+        )
         if ev.record is None:
             if self.live:
                 self._status.update(f"{head}  ({ev.elapsed_s:.0f}s elapsed)")
             return
         r = ev.record
         if r.status is RunStatus.OK:
-            what = ", ".join(f"{k}={fmt_num(m.value)} {m.unit}" for k, m in r.metrics.items())
+            what = ", ".join(
+                f"{show.plain(k)}={show.with_unit(m.value, show.plain(m.unit))}"
+                for k, m in r.metrics.items()
+            )
         else:
-            what = f"{r.status.value.upper()}: {r.reason}"
+            what = f"{r.status.value.upper()}: {show.plain(r.reason)}"
         if r.disturbed:
             what += "  [disturbed]"
         line = f"{head}: {what} ({r.duration_s:.1f}s)"
@@ -302,13 +308,14 @@ def reduce(ctx: click.Context, out_dir: str | None, method: str, drop_disturbed:
     for m in reduced.metrics.values():
         s = m.spread
         click.echo(
-            f"{m.key}: {fmt_num(m.value)} {m.unit} ({method} of {s.n}; "
-            f"min {fmt_num(s.min)}, max {fmt_num(s.max)}, CV {s.cv * 100:.1f}%, "
-            f"IQR {s.iqr_rel * 100:.1f}%)"
+            f"{show.plain(m.key)}: {show.with_unit(m.value, show.plain(m.unit))} "
+            f"({method} of {s.n}; "
+            f"min {show.num(s.min)}, max {show.num(s.max)}, CV {show.share(s.cv)}, "
+            f"IQR {show.share(s.iqr_rel)})"
         )
     for b in reduced.benches.values():
         if b.status is not RunStatus.OK:
-            click.echo(f"{b.bench}: {b.status.value.upper()} ({b.reason})")
+            click.echo(f"{show.plain(b.bench)}: {b.status.value.upper()} ({show.plain(b.reason)})")
     if reduced.dropped_disturbed:
         click.echo(f"left out {reduced.dropped_disturbed} disturbed runs")
     click.echo(f"wrote {path}")

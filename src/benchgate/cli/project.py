@@ -12,6 +12,7 @@ from benchgate.config import load_config
 from benchgate.judge.gate import gate, write_out_report
 from benchgate.judge.reduce import reduce_runs, write_reduced
 from benchgate.model import RunStatus, Status
+from benchgate.project.ci_workflow import ci_template
 from benchgate.project.scaffold import init_project
 from benchgate.render.report import render_text
 from benchgate.run.discovery import discover
@@ -43,8 +44,6 @@ def init(ctx: click.Context, force: bool, ci: str | None) -> None:
     config = get_config(ctx)
     extra: dict[Path, str] = {}
     if ci:
-        from benchgate.render.ci import ci_template
-
         rel, text = ci_template(ci, config=config)
         extra[config.root / rel] = text
     result = init_project(config, force=force, extra=extra)

@@ -6,9 +6,11 @@ from pathlib import Path
 
 import click
 
+from benchgate.baselines.review import delta_text
 from benchgate.cli.common import format_option, get_config, split_list
 from benchgate.cli.measure import out_dir_option, resolve_out_dir
 from benchgate.errors import BenchgateError
+from benchgate.render import fmt as show
 
 
 def _read_text(path: Path, missing: str | None) -> str:
@@ -158,27 +160,25 @@ def refresh(
     plan = plan_refresh(
         config, runs, text, options, previous_env=read_baseline_environment(config.report_path)
     )
-    click.echo(f"decision (section 4): {plan.decision}")
+    click.echo(f"decision: {show.plain(plan.decision)}")
     for w in plan.warnings:
-        click.echo(f"warning: {w}", err=True)
+        click.echo(f"warning: {show.plain(w)}", err=True)
     if not plan.ok:
         for r in plan.refusals:
-            click.echo(f"refused: {r}", err=True)
+            click.echo(f"refused: {show.plain(r)}", err=True)
         click.echo(f"benchgate refresh: {len(plan.refusals)} refusal(s); nothing written", err=True)
         ctx.exit(1)
     if not plan.changes:
         click.echo("nothing to change: every refreshed value is the same; nothing written")
         return
     for line in plan.left_alone:
-        click.echo(f"left as it is: {line}")
-    from benchgate.render.report import fmt_num, fmt_pct
-
+        click.echo(f"left as it is: {show.plain(line)}")
     for c in plan.changes:
         s = c.metric.spread
         click.echo(
-            f"{c.key}: {fmt_num(c.old)} -> {fmt_num(c.new)} {c.unit} "
-            f"({'new' if c.is_new else fmt_pct(c.delta_pct)}; {s.n} runs, "
-            f"IQR/median {s.iqr_rel * 100:.1f}%)"
+            f"{show.plain(c.key)}: {show.num(c.old)} -> {show.num(c.new)} {show.plain(c.unit)} "
+            f"({'new' if c.is_new else show.pct(c.delta_pct)}; {s.n} runs, "
+            f"IQR/median {show.share(s.iqr_rel)})"
         )
     old_report = _read_text(config.report_path, None)
     report_text = render_report(plan, old_report)
@@ -308,27 +308,26 @@ def log(ctx: click.Context, key: str | None, max_count: int | None, fmt: str) ->
     if not entries:
         click.echo("no commit changed " + (f"{key} in " if key else "") + config.baselines)
         return
-    from benchgate.baselines.review import delta_text, fmt_value
-
     for e in entries:
         c = e.commit
-        click.echo(f"{c.short} {c.date[:10]} {c.subject}")
+        click.echo(f"{c.short} {c.date[:10]} {show.plain(c.subject)}")
         if e.problem:
-            click.echo(f"    ({e.problem})")
+            click.echo(f"    ({show.plain(e.problem)})")
         for d in e.deltas:
-            line = f"    {d.key}: "
+            line = f"    {show.plain(d.key)}: "
+            unit = show.plain(d.unit)
             if d.kind == "added":
-                line += f"added {fmt_value(d.new_value)} {d.unit}"
+                line += f"added {show.any_value(d.new_value)} {unit}"
             elif d.kind == "removed":
-                line += f"removed (was {fmt_value(d.old_value)} {d.unit})"
+                line += f"removed (was {show.any_value(d.old_value)} {unit})"
             elif d.kind == "changed":
-                old, new = fmt_value(d.old_value), fmt_value(d.new_value)
-                line += f"{old} -> {new} {d.unit} ({delta_text(d)})"
+                old, new = show.any_value(d.old_value), show.any_value(d.new_value)
+                line += f"{old} -> {new} {unit} ({delta_text(d)})"
             else:
                 fields = d.field_changes() or (["notes"] if d.notes_changed else ["other fields"])
                 line += "edited " + ", ".join(fields)
             if d.kind != "removed" and d.reason:
-                line += f"  reason: {d.reason}"
+                line += f"  reason: {show.plain(d.reason)}"
             click.echo(line)
 
 

@@ -24,11 +24,11 @@ from typing import Any
 from benchgate.machine.cpus import (
     CPU_DIR,
     SYS_ROOT,
-    format_cpus,
     online_cpus,
     physical_cores,
     read_sys,
 )
+from benchgate.render import fmt
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -458,15 +458,6 @@ def fingerprint(env: dict[str, Any]) -> str:
     return hashlib.sha256(blob.encode("utf-8")).hexdigest()[:12]
 
 
-def _cpus_text(cpus: Any) -> str:
-    if isinstance(cpus, list):
-        try:
-            return format_cpus(int(c) for c in cpus) or "none"
-        except (TypeError, ValueError):
-            return str(cpus)
-    return str(cpus or "all")
-
-
 def diff_environments(
     here: dict[str, Any],
     there: dict[str, Any],
@@ -510,7 +501,7 @@ def diff_environments(
             f"CPU model {here['cpu_model']} {here_label}, {there['cpu_model']} {there_label}"
         )
     if "cpus" in here and "cpus" in there:
-        a_c, b_c = _cpus_text(here.get("cpus")), _cpus_text(there.get("cpus"))
+        a_c, b_c = fmt.cpus(here.get("cpus")), fmt.cpus(there.get("cpus"))
         if a_c != b_c:
             lines.append(f"CPUs {a_c} {here_label}, {b_c} {there_label}")
     if isinstance(here.get("env_vars"), dict) and isinstance(there.get("env_vars"), dict):
