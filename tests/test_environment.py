@@ -11,20 +11,25 @@ from typing import Any
 
 import pytest
 
-from benchgate.machine.environment import (
-    capture_environment,
-    cpu_model,
+from benchgate.machine import environment
+from benchgate.machine.deps import (
     dependency_parity,
-    diff_environments,
-    fingerprint,
-    governors,
-    hypervisor,
     installed_distributions,
     lock_files,
-    lockfile_requirements,
+    locked_requirements,
+    project_name,
 )
+from benchgate.machine.environment import capture_environment, diff_environments, fingerprint
+from benchgate.machine.sysinfo import cpu_model, governors, hypervisor
 
 CPU = "sys/devices/system/cpu"
+
+
+def lockfile_requirements(proj: Path) -> dict[str, str | None]:
+    """What the project's lock files pin, as capture_environment reads them."""
+    return locked_requirements(lock_files(proj), project_name(proj))
+
+
 CLICK = metadata.version("click")
 PSUTIL = metadata.version("psutil")
 
@@ -120,12 +125,10 @@ def test_capture_doctor_block_sees_the_bench_env(tmp_path: Path) -> None:
 
 
 def test_capture_survives_a_failing_doctor(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from benchgate.machine import doctor
-
     def boom(*args: Any, **kwargs: Any) -> Any:
         raise RuntimeError("broken check")
 
-    monkeypatch.setattr(doctor, "run_doctor", boom)
+    monkeypatch.setattr(environment, "run_doctor", boom)
     env = capture_environment(project(tmp_path), [0], {}, root=tmp_path / "nothing")
     assert env["doctor"] is None
     assert env["fingerprint"] == fingerprint(env)

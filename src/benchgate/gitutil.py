@@ -183,3 +183,21 @@ def file_log(
     if max_count is not None:
         args.append(f"--max-count={max_count}")
     return _log(top, [*args, rev, "--", rel])
+
+
+def worktree_state(root: Path) -> tuple[str | None, bool | None]:
+    """The checkout's HEAD commit and whether tracked files have uncommitted changes.
+
+    ``(None, None)`` outside a git checkout, in a repository without commits, or when git
+    is not installed; ``dirty`` is None when ``git status`` fails. Never takes the index
+    lock (``--no-optional-locks``), so a run beside an editor's git never blocks it.
+    """
+    try:
+        head = git(["rev-parse", "--verify", "--quiet", "HEAD"], root)
+    except BenchgateError:
+        return None, None
+    if head.returncode != 0 or not head.stdout.strip():
+        return None, None
+    status = git(["--no-optional-locks", "status", "--porcelain", "--untracked-files=no"], root)
+    dirty = bool(status.stdout.strip()) if status.returncode == 0 else None
+    return head.stdout.strip(), dirty

@@ -40,8 +40,10 @@ from benchgate.fsutil import atomic_write_json
 from benchgate.gitutil import git, last_line, resolve_rev, toplevel
 from benchgate.judge.compare import compare, judge, units_match
 from benchgate.judge.confidence import MIN_CI_RUNS, annotate, is_unsure
+from benchgate.judge.confirm import BUDGET, SETTLED, TIME, worth_confirming
 from benchgate.judge.reduce import reduce_runs
 from benchgate.judge.stats import paired_median_ratio, paired_ratio_interval
+from benchgate.machine.environment import capture_environment
 from benchgate.model import (
     STATUS_ORDER,
     Baseline,
@@ -239,8 +241,6 @@ def side_env(base_env: dict[str, str], tree: Path) -> dict[str, str]:
 
 
 def _env_record(root: Path, options: RunOptions) -> dict[str, Any]:
-    from benchgate.machine.environment import capture_environment
-
     used = options.cpus
     if used is None and hasattr(os, "sched_getaffinity"):
         used = sorted(os.sched_getaffinity(0))
@@ -442,8 +442,6 @@ def _judge_all(
 
 def metric_worth_confirming(m: ABMetric) -> bool:
     """:func:`benchgate.judge.confirm.worth_confirming` for a paired verdict."""
-    from benchgate.judge.confirm import worth_confirming
-
     if m.ratio is None:
         return False
     return worth_confirming(
@@ -475,8 +473,6 @@ def _confirm(
     final metrics, with ``confirmed_pairs`` and ``before`` set on those the rounds were
     made for, and why each confirmed bench stopped.
     """
-    from benchgate.judge.confirm import BUDGET, SETTLED, TIME
-
     before = {m.key: (m.status, m.unsure) for m in metrics}
     targets: dict[str, list[str]] = {}
     for m in metrics:

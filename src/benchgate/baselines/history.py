@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from benchgate.baselines.file import parse_baselines_text
+from benchgate.baselines.refresh import unified_diff
 from benchgate.config import Config
 from benchgate.errors import BenchgateError
 from benchgate.fsutil import atomic_write_text
@@ -209,8 +210,6 @@ def revert_baselines(config: Config, rev: str, dry_run: bool = False) -> RevertR
     BenchgateError when ``rev`` is unknown, the file did not exist there, or its content
     there is not a valid baselines.json (restoring it would break the gate).
     """
-    from benchgate.baselines.refresh import unified_diff
-
     top, rel = _baselines_rel(config)
     sha = resolve_rev(top, rev, "REV")
     commit = commit_info(top, sha)

@@ -28,6 +28,7 @@ from benchgate.fsutil import atomic_write_text
 from benchgate.judge.compare import compare, delta_pct, judge, refresh_decision, units_match
 from benchgate.judge.reduce import reduce_runs
 from benchgate.judge.stats import noise
+from benchgate.machine.environment import diff_environments, fingerprint
 from benchgate.model import (
     Baseline,
     Comparison,
@@ -325,7 +326,6 @@ def _fingerprint(env: dict[str, Any]) -> str:
         return str(fp)
     if not env:
         return ""
-    from benchgate.machine.environment import fingerprint
 
     return fingerprint(env)
 
@@ -344,7 +344,6 @@ def environment_refusal(runs: list[RunRecord]) -> str | None:
         groups.setdefault(_fingerprint(r.env), []).append(r)
     if len(groups) <= 1:
         return None
-    from benchgate.machine.environment import diff_environments
 
     ordered = sorted(groups.values(), key=lambda rs: max(r.started for r in rs), reverse=True)
     latest = ordered[0]
@@ -696,8 +695,6 @@ def auto_caveats(
     if runs_used and not env:
         out.append("the runs record no environment: the report cannot say where they were made")
     if previous_env and env and _fingerprint(previous_env) != _fingerprint(env):
-        from benchgate.machine.environment import diff_environments
-
         diffs = diff_environments(env, previous_env, "now", "at the previous refresh")
         what = "; ".join(diffs) if diffs else "fingerprint differs"
         changed = {c.key for c in changes}

@@ -26,12 +26,28 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from benchgate.baselines.file import parse_baselines_text
 from benchgate.baselines.history import EntryDelta, commit_deltas, diff_entries, entries_of
+from benchgate.baselines.refresh import ACCEPTED_REGRESSION_MARK
 from benchgate.config import Config
 from benchgate.errors import BenchgateError
+from benchgate.gitutil import (
+    changed_files,
+    commit_info,
+    default_branch,
+    file_log,
+    merge_base,
+    relpath,
+    resolve_rev,
+    show_file,
+    toplevel,
+)
 from benchgate.judge.compare import judge
+from benchgate.judge.gate import load_out_dir
+from benchgate.judge.reduce import current_reduced
 from benchgate.model import ReducedSet, Status
 from benchgate.render import fmt
+from benchgate.run.protocol import direction_from_unit
 
 # Blanket shift: at least this share of the keys present on both sides, and at least
 # BLANKET_MIN_KEYS keys, moved the worse way by ratios within BLANKET_SIMILAR (a fraction,
@@ -126,7 +142,6 @@ def direction(entry: dict[str, Any]) -> bool:
     hib = entry.get("higher_is_better")
     if isinstance(hib, bool):
         return hib
-    from benchgate.run.protocol import direction_from_unit
 
     implied = direction_from_unit(str(entry.get("unit") or ""))
     return True if implied is None else implied
@@ -168,8 +183,6 @@ def evaluate(inputs: CheckInputs, config: Config) -> tuple[list[EntryDelta], lis
     items: list[CheckItem] = []
     new = entries_of(inputs.new_baselines)
     if inputs.new_baselines is not None:
-        from benchgate.baselines.file import parse_baselines_text
-
         try:
             parse_baselines_text(
                 inputs.new_baselines, inputs.baselines_rel, deg_default, warn_default
@@ -312,8 +325,6 @@ def evaluate(inputs: CheckInputs, config: Config) -> tuple[list[EntryDelta], lis
         if deg is None or warn is None:
             continue
         if judge(o, n, hib, deg, warn) is Status.FAIL:
-            from benchgate.baselines.refresh import ACCEPTED_REGRESSION_MARK
-
             notes = str(d.new.get("notes") or "")
             if ACCEPTED_REGRESSION_MARK not in notes.lower():
                 regressions.append(
@@ -440,8 +451,6 @@ def _recent_edits(
     top: Path, rel: str, base_sha: str, head_ts: int, days: int
 ) -> list[tuple[str, str, str]]:
     """Earlier changes of existing values on the base branch within ``days`` of the head."""
-    from benchgate.gitutil import file_log
-
     since = head_ts - days * 86400
     out = []
     for c in file_log(top, rel, base_sha, first_parent=True):
@@ -465,17 +474,6 @@ def run_check(
     ``base`` defaults to the default branch (origin/HEAD, main, origin/main, master,
     origin/master). BenchgateError outside a git checkout or for an unknown revision.
     """
-    from benchgate.gitutil import (
-        changed_files,
-        commit_info,
-        default_branch,
-        merge_base,
-        relpath,
-        resolve_rev,
-        show_file,
-        toplevel,
-    )
-
     top = toplevel(config.root)
     head_sha = resolve_rev(top, head, "--head")
     base_name = base if base is not None else default_branch(top)
@@ -490,9 +488,6 @@ def run_check(
     evidence = None
     label = None
     if evidence_dir is not None:
-        from benchgate.judge.gate import load_out_dir
-        from benchgate.judge.reduce import current_reduced
-
         runs = load_out_dir(evidence_dir)
         evidence = current_reduced(evidence_dir, runs)
         label = str(evidence_dir)

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from benchgate.ab.run import run_ab
 from benchgate.cli.common import format_option, get_config
 from benchgate.cli.measure import (
     _Display,
@@ -17,6 +18,9 @@ from benchgate.cli.measure import (
     resolve_out_dir,
     run_options,
 )
+from benchgate.machine.cpus import parse_cpus
+from benchgate.render.ab import render_ab_markdown, render_ab_text
+from benchgate.run.runner import sigterm_as_interrupt
 
 
 @click.command()
@@ -78,11 +82,6 @@ def ab(
       git fetch origin main
       benchgate ab --base origin/main --repeat 5 --confirm --format markdown
     """
-    from benchgate.ab.run import run_ab
-    from benchgate.machine.cpus import parse_cpus
-    from benchgate.render.ab import render_ab_markdown, render_ab_text
-    from benchgate.run.runner import sigterm_as_interrupt
-
     config = get_config(ctx)
     cpu_list = parse_cpus(cpus if cpus is not None else config.cpus)
     display = _Display(live=sys.stderr.isatty())

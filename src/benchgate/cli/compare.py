@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from benchgate.baselines.file import load_baselines
+from benchgate.baselines.file import load_baselines, parse_baselines_text
 from benchgate.cli.common import format_option, get_config
 from benchgate.cli.measure import (
     confirm_options,
@@ -18,7 +18,8 @@ from benchgate.cli.measure import (
     run_confirmation,
 )
 from benchgate.fsutil import atomic_write_text
-from benchgate.judge.gate import gate
+from benchgate.gitutil import relpath, show_file, toplevel
+from benchgate.judge.gate import baseline_environment, gate
 from benchgate.render.github import format_markdown, github_annotations
 from benchgate.render.junit import junit_xml
 from benchgate.render.report import comparison_json, render_text
@@ -98,9 +99,6 @@ def compare(
         )
     proposed: dict[str, float] = {}
     if baselines_rev:
-        from benchgate.baselines.file import parse_baselines_text
-        from benchgate.gitutil import relpath, show_file, toplevel
-
         top = toplevel(config.root)
         rel = relpath(top, config.baselines_path)
         text = show_file(top, baselines_rev, rel)
@@ -118,8 +116,6 @@ def compare(
             proposed = {k: b.value for k, b in head.items() if k not in baselines}
     result = gate(config, d, baselines)
     if confirm:
-        from benchgate.judge.gate import baseline_environment
-
         env = baseline_environment(config) if baselines is None else None
         result = run_confirmation(config, d, result, confirm_runs, confirm_time, env).gate
     comparison = result.comparison

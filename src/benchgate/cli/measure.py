@@ -14,9 +14,11 @@ import click
 from benchgate.cli.common import get_config, split_list
 from benchgate.config import Config
 from benchgate.errors import BenchgateError
-from benchgate.judge.gate import load_out_dir, write_out_report
+from benchgate.judge.confirm import confirm_unsure
+from benchgate.judge.gate import baseline_environment, gate, load_out_dir, write_out_report
 from benchgate.judge.reduce import reduce_runs, write_reduced
 from benchgate.judge.stats import METHODS
+from benchgate.machine.cpus import parse_cpus
 from benchgate.model import RunStatus, Status
 from benchgate.render import fmt as show
 from benchgate.run.discovery import discover, select
@@ -113,8 +115,6 @@ def run_confirmation(
     baseline_env: dict[str, Any] | None = None,
 ) -> Any:
     """Confirm unsure WARN/FAIL verdicts with progress on stderr; returns the ConfirmResult."""
-    from benchgate.judge.confirm import confirm_unsure
-
     display = _Display(live=sys.stderr.isatty())
     argv = ["benchgate", *sys.argv[1:]] if Path(sys.argv[0]).name != "runner.py" else sys.argv
     try:
@@ -220,8 +220,6 @@ def run(
     With --confirm, the runs are then compared with baselines.json and the benches
     whose WARN or FAIL is unsure are run again (see `benchgate compare --confirm`).
     """
-    from benchgate.machine.cpus import parse_cpus
-
     config = get_config(ctx)
     benches = select(discover(config), pattern)
     if not benches:
@@ -257,8 +255,6 @@ def run(
     )
     click.echo(f"results: {options.out_dir}/<bench>.json; report: {report}")
     if confirm:
-        from benchgate.judge.gate import baseline_environment, gate
-
         try:
             before = gate(config, options.out_dir)
         except BenchgateError as exc:

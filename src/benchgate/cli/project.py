@@ -13,6 +13,7 @@ from benchgate.judge.gate import gate, write_out_report
 from benchgate.judge.reduce import reduce_runs, write_reduced
 from benchgate.model import RunStatus, Status
 from benchgate.project.ci_workflow import ci_template
+from benchgate.project.demo import copy_demo
 from benchgate.project.scaffold import init_project
 from benchgate.render.report import render_text
 from benchgate.run.discovery import discover
@@ -88,8 +89,6 @@ def demo(ctx: click.Context, dest: str | None, repeat: int, strict: bool) -> Non
     Example:
       benchgate demo --dir /tmp/bg-demo
     """
-    from benchgate.project.demo import copy_demo
-
     root = copy_demo(Path(dest).resolve() if dest else None)
     click.echo(f"demo project: {root}")
     config = load_config(root)

@@ -6,10 +6,33 @@ from pathlib import Path
 
 import click
 
-from benchgate.baselines.review import delta_text
+from benchgate.baselines.history import baselines_log, revert_baselines
+from benchgate.baselines.refresh import (
+    RefreshOptions,
+    plan_refresh,
+    unified_diff,
+    write_refresh,
+)
+from benchgate.baselines.refresh_report import (
+    pr_body as make_pr_body,
+)
+from benchgate.baselines.refresh_report import (
+    pr_title,
+    read_baseline_environment,
+    render_report,
+)
+from benchgate.baselines.review import (
+    delta_text,
+    render_check_json,
+    render_check_markdown,
+    render_check_text,
+    run_check,
+)
 from benchgate.cli.common import format_option, get_config, split_list
 from benchgate.cli.measure import out_dir_option, resolve_out_dir
 from benchgate.errors import BenchgateError
+from benchgate.fsutil import atomic_write_text
+from benchgate.judge.gate import load_out_dir
 from benchgate.render import fmt as show
 
 
@@ -120,22 +143,6 @@ def refresh(
       benchgate refresh --reason deps --why "msgspec 0.18 -> 0.19" --dry-run
       benchgate refresh --reason feature --why "adds signature checks" --only vm.steps_per_sec
     """
-    from benchgate.baselines.refresh import (
-        RefreshOptions,
-        plan_refresh,
-        unified_diff,
-        write_refresh,
-    )
-    from benchgate.baselines.refresh_report import (
-        pr_body as make_pr_body,
-    )
-    from benchgate.baselines.refresh_report import (
-        pr_title,
-        read_baseline_environment,
-        render_report,
-    )
-    from benchgate.judge.gate import load_out_dir
-
     config = get_config(ctx)
     if not reason:
         raise BenchgateError(
@@ -193,8 +200,6 @@ def refresh(
     for p in written:
         click.echo(f"wrote {p}")
     if pr_body:
-        from benchgate.fsutil import atomic_write_text
-
         atomic_write_text(Path(pr_body), f"{title}\n\n{body}")
         click.echo(f"PR title: {title}")
         click.echo(f"PR body: {pr_body}")
@@ -248,13 +253,6 @@ def check(
       benchgate check --base origin/main --format markdown
       benchgate check --base main --evidence tests/reports/bench
     """
-    from benchgate.baselines.review import (
-        render_check_json,
-        render_check_markdown,
-        render_check_text,
-        run_check,
-    )
-
     config = get_config(ctx)
     ev = Path(evidence).resolve() if evidence else None
     report = run_check(config, base, head, ev, rapid_days)
@@ -296,8 +294,6 @@ def log(ctx: click.Context, key: str | None, max_count: int | None, fmt: str) ->
       benchgate baselines log
       benchgate baselines log da_rs_encode.encode_MBps -n 5
     """
-    from benchgate.baselines.history import baselines_log
-
     config = get_config(ctx)
     entries = baselines_log(config, key, max_count)
     if fmt == "json":
@@ -343,8 +339,6 @@ def revert(ctx: click.Context, rev: str) -> None:
     Example:
       benchgate baselines revert HEAD~1
     """
-    from benchgate.baselines.history import revert_baselines
-
     config = get_config(ctx)
     result = revert_baselines(config, rev)
     if not result.written:

@@ -29,6 +29,7 @@ from benchgate.judge.compare import compare, judge
 from benchgate.judge.confidence import CONFIRM_KEY, MIN_CI_RUNS, annotate, is_unsure
 from benchgate.judge.gate import Gate, comparison_warnings, write_out_report
 from benchgate.judge.reduce import load_reduced, reduce_runs, write_reduced
+from benchgate.machine.environment import capture_environment
 from benchgate.model import Interval, RunRecord, Status, Verdict
 from benchgate.run.discovery import Bench, discover
 from benchgate.run.results import write_bench_runs
@@ -151,8 +152,6 @@ def _options_for(
 
 def _env_record(config: Config, options: RunOptions) -> dict[str, Any]:
     import os
-
-    from benchgate.machine.environment import capture_environment
 
     used = options.cpus
     if used is None and hasattr(os, "sched_getaffinity"):

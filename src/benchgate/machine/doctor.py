@@ -35,6 +35,8 @@ from benchgate.machine.cpus import (
     smt_siblings,
     usable_cpus,
 )
+from benchgate.machine.deps import dependency_parity, installed_distributions, lock_files
+from benchgate.machine.sysinfo import hypervisor
 from benchgate.run.disturbance import DisturbanceMonitor, read_loadavg
 
 CheckStatus = Literal["ok", "warn", "info"]
@@ -454,8 +456,6 @@ def check_thermal(ctx: _Context) -> Check:
 
 
 def _detect_virt(root: Path) -> str | None:
-    from benchgate.machine.environment import hypervisor
-
     found = hypervisor(root)
     if root == SYS_ROOT and shutil.which("systemd-detect-virt"):
         try:
@@ -635,8 +635,6 @@ def _sync_command(label: str) -> str:
 
 def check_dependencies(ctx: _Context) -> Check:
     """Installed versions against the project's lock/requirements files."""
-    from benchgate.machine.environment import dependency_parity, installed_distributions, lock_files
-
     if ctx.project_root is None:
         return Check("dependencies", "info", "no project given: dependency parity not checked")
     locks = lock_files(ctx.project_root)

@@ -24,8 +24,10 @@ from types import FrameType
 from typing import Any
 
 from benchgate.config import Config
+from benchgate.machine.environment import capture_environment
 from benchgate.model import RunRecord, RunStatus
 from benchgate.run.discovery import Bench
+from benchgate.run.disturbance import DisturbanceMonitor
 from benchgate.run.protocol import SKIP_EXIT_CODE, parse_output
 from benchgate.run.results import (
     REDUCED_FILE,
@@ -178,8 +180,6 @@ def execute(
     env_record: dict[str, Any],
 ) -> RunRecord:
     """Run ``bench`` once in a fresh subprocess and return what it reported."""
-    from benchgate.run.disturbance import DisturbanceMonitor
-
     started = _now()
     t0 = time.perf_counter()
     monitor = DisturbanceMonitor(options.cpus, options.disturbed_share)
@@ -295,8 +295,6 @@ def run_benches(
     rewritten by its first new run, and files of benches not run this time are removed
     at the end (only then, so an interrupted call still leaves complete files behind).
     """
-    from benchgate.machine.environment import capture_environment
-
     out_dir = options.out_dir
     existing = load_runs(out_dir) if options.append else {}
     invocation = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6]
