@@ -6,8 +6,9 @@ from pathlib import Path
 
 import pytest
 
+from benchgate.baselines.decision import refresh_decision
 from benchgate.config import load_config
-from benchgate.judge.compare import compare, judge, refresh_decision, units_match
+from benchgate.judge.compare import compare, judge, units_match
 from benchgate.judge.confidence import annotate
 from benchgate.judge.gate import write_out_report
 from benchgate.judge.reduce import reduce_runs

@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
+from benchgate.baselines.editor import BaselinesEditor
 from benchgate.baselines.refresh import (
     ACCEPTED_REGRESSION_MARK,
-    BaselinesEditor,
     RefreshOptions,
     plan_refresh,
     unified_diff,

@@ -165,20 +165,3 @@ def compare(reduced: ReducedSet, baselines: dict[str, Baseline]) -> Comparison:
             )
         )
     return Comparison(verdicts=verdicts, method=reduced.method)
-
-
-def refresh_decision(comparison: Comparison) -> str:
-    """Section 4 of the method in one sentence: is a refresh warranted?"""
-    c = comparison.counts()
-    fail = c[Status.FAIL]
-    if fail:
-        noun = "metric breaches" if fail == 1 else "metrics breach"
-        return (
-            f"{fail} {noun} degradation: fix {'it' if fail == 1 else 'them'}, "
-            "or refresh with a justified reason"
-        )
-    parts = [f"{c[Status.PASS]} within warn"]
-    if c[Status.WARN]:
-        parts.append(f"{c[Status.WARN]} past warn but within degradation")
-    parts.append(f"{c[Status.IMPROVED]} improved")
-    return "no refresh needed: " + ", ".join(parts)

@@ -11,8 +11,8 @@ import os
 from collections.abc import Collection, Mapping
 from pathlib import Path
 
+from benchgate.baselines.decision import refresh_decision
 from benchgate.errors import BenchgateError
-from benchgate.judge.compare import refresh_decision
 from benchgate.model import GATING, STATUS_ORDER, Comparison, Status, Verdict
 from benchgate.render import fmt
 from benchgate.render.verdicts import better as _better

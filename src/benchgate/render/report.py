@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from benchgate.judge.compare import refresh_decision
+from benchgate.baselines.decision import refresh_decision
 from benchgate.judge.stats import noise
 from benchgate.model import STATUS_ORDER, Comparison, ReducedSet, RunRecord, RunStatus, Status
 from benchgate.render import fmt
