@@ -649,6 +649,7 @@ class Harness:
         """
         from benchgate.ab.run import judge_pairs
         from benchgate.judge.confirm import worth_confirming
+        from benchgate.model import Verdict
 
         size = self.size
         base_n, cand_n = size.iterations, _iterations_for(size.iterations, drop)
@@ -685,8 +686,10 @@ class Harness:
         def worth(extra: int) -> bool:
             if not pairs or extra >= size.confirm_runs:
                 return False
-            status, _ratio, interval, _unsure = judge_pairs(pairs, True, DEGRADATION, WARN)
-            return worth_confirming(status, interval, len(pairs), True, DEGRADATION, WARN)
+            status, ratio, interval, _unsure = judge_pairs(pairs, True, DEGRADATION, WARN)
+            v = Verdict("acc.ab", status, None, None, None, None, True, DEGRADATION, WARN)
+            v.n, v.interval, v.ratio = len(pairs), interval, ratio
+            return worth_confirming(v)
 
         for _ in range(size.pairs):
             one_round()

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from benchgate.ab.run import ABMetric, ABResult
+from benchgate.ab.run import ABResult, paired_verdict
 from benchgate.baselines.history import EntryDelta
 from benchgate.baselines.refresh import RefreshOptions, plan_refresh
 from benchgate.baselines.refresh_report import parse_baseline_environment, pr_body, render_report
@@ -143,8 +143,8 @@ def _one_metric_outputs(tmp_path: Path) -> dict[str, str]:
     assert plan.ok, plan.refusals
     ab = ABResult(
         "main", "a" * 40, "b" * 40, False, 5,
-        [ABMetric("vm.steps", Status.PASS, "steps/sec", True, 0.15, 0.05, "config",
-                  ratio=1.0, pairs=5, base=VALUE, head=VALUE)],
+        [paired_verdict("vm.steps", Status.PASS, "steps/sec", True, 0.15, 0.05, "config",
+                        ratio=1.0, n=5, baseline=VALUE, current=VALUE)],
         {}, {}, tmp_path / "ab",
     )  # fmt: skip
     return {
@@ -218,9 +218,9 @@ def _text_outputs(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> dict[st
 
 def _hostile_ab(tmp_path: Path) -> ABResult:
     metrics = [
-        ABMetric(KEY, Status.FAIL, UNIT, True, 0.15, 0.05, "config", ratio=0.8, pairs=5,
-                 base=100.0, head=80.0),
-        ABMetric("vm.e", Status.ERROR, UNIT, True, 0.15, 0.05, "config", reason=HOSTILE),
+        paired_verdict(KEY, Status.FAIL, UNIT, True, 0.15, 0.05, "config", ratio=0.8, n=5,
+                       baseline=100.0, current=80.0),
+        paired_verdict("vm.e", Status.ERROR, UNIT, True, 0.15, 0.05, "config", reason=HOSTILE),
     ]  # fmt: skip
     return ABResult(
         "main\n::add-mask::b", "a" * 40, None, True, 5, metrics, {}, {}, tmp_path / "ab",

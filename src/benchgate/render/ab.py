@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-from benchgate.ab.run import AB_GATING, ABMetric, ABResult
-from benchgate.model import STATUS_ORDER, Status
+from benchgate.ab.run import AB_GATING, ABResult
+from benchgate.model import STATUS_ORDER, Status, Verdict
 from benchgate.render import fmt
 
 
-def _ratio_text(m: ABMetric) -> str:
+def _ratio_text(m: Verdict) -> str:
     if m.ratio is None:
         return "-"
     return f"{m.ratio:.3f} ({fmt.ratio_pct(m.ratio)})"
 
 
-def _baseline_text(m: ABMetric) -> str:
+def _baseline_text(m: Verdict) -> str:
     v = m.baseline_verdict
     if v is None:
         return "-"
@@ -22,12 +22,12 @@ def _baseline_text(m: ABMetric) -> str:
     return f"{v.status.label} {fmt.pct(v.delta_pct)}"
 
 
-def _note_text(m: ABMetric) -> str:
+def _note_text(m: Verdict) -> str:
     bits = []
     if m.unsure:
         bits.append("unsure")
-    if m.confirmed_pairs:
-        bits.append(f"confirmed with {m.confirmed_pairs} more pairs")
+    if m.confirmed_runs:
+        bits.append(f"confirmed with {m.confirmed_runs} more pairs")
     if m.thresholds_from == "config" and m.ratio is not None:
         bits.append("config thresholds")
     if m.reason:
@@ -53,12 +53,12 @@ def _rows(result: ABResult) -> list[list[str]]:
             [
                 m.status.label,
                 m.key,
-                fmt.num(m.base),
-                fmt.num(m.head),
+                fmt.num(m.baseline),
+                fmt.num(m.current),
                 m.unit or "-",
                 _ratio_text(m),
                 fmt.ratio_interval(m.interval),
-                str(m.pairs) if m.pairs else "-",
+                str(m.n) if m.n else "-",
                 _baseline_text(m),
                 _note_text(m),
             ]
@@ -100,7 +100,7 @@ def confirm_lines(result: ABResult) -> list[str]:
     """With --confirm: one line per confirmed metric, before -> after, on how many pairs."""
     if not result.confirm_budget:
         return []
-    confirmed = [m for m in result.metrics if m.before is not None and m.confirmed_pairs]
+    confirmed = [m for m in result.metrics if m.before is not None and m.confirmed_runs]
     if not confirmed:
         return ["confirm: no paired verdict is unsure in a way that matters: nothing to confirm"]
     out = []
@@ -110,8 +110,8 @@ def confirm_lines(result: ABResult) -> list[str]:
         now = f"{m.status.label}{' (unsure)' if m.unsure else ''}"
         why = result.confirm_stopped.get(m.bench, "")
         out.append(
-            f"confirm: {m.key}: {was} -> {now} on all {m.pairs} pairs "
-            f"({m.confirmed_pairs} more; {why})"
+            f"confirm: {fmt.plain(m.key)}: {was} -> {now} on all {m.n} pairs "
+            f"({m.confirmed_runs} more; {why})"
         )
     return out
 
