@@ -10,7 +10,7 @@ unless ``--dry-run``. baselines.json is edited in place, not re-serialised
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,6 +27,7 @@ from benchgate.judge.stats import noise
 from benchgate.machine.environment import diff_environments, fingerprint
 from benchgate.model import (
     Baseline,
+    BenchSummary,
     Comparison,
     ReducedMetric,
     RunRecord,
@@ -35,7 +36,7 @@ from benchgate.model import (
 )
 from benchgate.render import fmt
 
-# The four legitimate reasons of section 1 of the method: no reason, no refresh.
+# The four legitimate reasons to move a baseline: no reason, no refresh.
 REASONS = ("algorithmic", "feature", "deps", "hardware")
 REASON_TEXT = {
     "algorithmic": "algorithmic change",
@@ -275,6 +276,189 @@ def _check_key_names(names: Iterable[str], option: str) -> None:
             raise BenchgateError(f"{k!r} is not a <bench>.<metric> key", key=option)
 
 
+def unmeasured_refusal(key: str, benches: dict[str, BenchSummary]) -> str:
+    """Why a key named for refreshing has no value in the out-dir."""
+    bench_name = key.split(".", 1)[0]
+    bench = benches.get(bench_name)
+    if bench is None:
+        return f"{key}: not measured: the out-dir holds no runs of bench {bench_name!r}"
+    if bench.status is RunStatus.SKIPPED:
+        return (
+            f"{key}: SKIPPED ({bench.reason or 'unavailable here'}): "
+            "a skipped metric is never refreshed"
+        )
+    if bench.status is RunStatus.ERROR:
+        return f"{key}: ERROR ({bench.reason or 'bench failed'}): fix the bench and measure again"
+    return f"{key}: not measured: bench {bench_name!r} ran but did not report it"
+
+
+@dataclass
+class KeyContext:
+    """One key a refresh would set: its reduced metric, its entry, what was asked."""
+
+    key: str
+    metric: ReducedMetric
+    baseline: Baseline | None
+    options: RefreshOptions
+    config: Config
+
+    @property
+    def deg(self) -> float:
+        b = self.baseline
+        return b.degradation_pct_max if b else self.config.degradation_pct_max
+
+    @property
+    def warn(self) -> float:
+        b = self.baseline
+        return b.variance_pct_warn if b else self.config.variance_pct_warn
+
+    @property
+    def hib(self) -> bool:
+        b = self.baseline
+        return (
+            b.higher_is_better
+            if b and b.higher_is_better is not None
+            else self.metric.higher_is_better
+        )
+
+    @property
+    def unit(self) -> str:
+        return self.baseline.unit if self.baseline else self.metric.unit
+
+    @property
+    def new_text(self) -> str:
+        """The JSON text the value is written as."""
+        return fmt.stored_value(self.metric.value)
+
+    @property
+    def new(self) -> float:
+        """The value as written (what the gate will compare with)."""
+        return float(self.new_text)
+
+    @property
+    def status(self) -> Status:
+        """The written value judged against the old one (NEW for a new key)."""
+        b = self.baseline
+        return Status.NEW if b is None else judge(b.value, self.new, self.hib, self.deg, self.warn)
+
+
+@dataclass
+class KeyFinding:
+    """What one rule found about a key: a refusal, a warning, or a note of what is accepted."""
+
+    refusal: str | None = None
+    warning: str | None = None
+    note: str | None = None  # written into the key's notes
+    accepted: str | None = None  # NOISY_MARK or ACCEPTED_REGRESSION_MARK, with ``note``
+    final: bool = False  # the key cannot be judged further (later rules are not asked)
+
+
+KeyRule = Callable[[KeyContext], KeyFinding | None]
+
+
+def refuse_few_runs(c: KeyContext) -> KeyFinding | None:
+    """Single-run decisions are a pitfall: at least --min-runs runs per key."""
+    n = c.metric.spread.n
+    if n >= c.options.min_runs:
+        return None
+    return KeyFinding(
+        f"{c.key}: only {n} run{'s' if n != 1 else ''}, at least {c.options.min_runs} needed "
+        "(`benchgate run --append` adds runs; single-run decisions are a pitfall)"
+    )
+
+
+def refuse_unit_change(c: KeyContext) -> KeyFinding | None:
+    """Numbers in another unit are not a refresh."""
+    b, m = c.baseline, c.metric
+    if b is None or m.inferred or units_match(m.unit, b.unit):
+        return None
+    return KeyFinding(
+        f"{c.key}: the runs report {m.unit!r} but baselines.json has {b.unit!r}: numbers in "
+        "different units are not a refresh (fix the bench, or change the unit in its "
+        "own reviewed change)",
+        final=True,
+    )
+
+
+def warn_guessed_unit(c: KeyContext) -> KeyFinding | None:
+    """A new key whose unit and direction were guessed from its name: say so."""
+    if c.baseline is not None or not c.metric.inferred:
+        return None
+    return KeyFinding(
+        warning=f"{c.key}: unit {c.metric.unit!r} and direction were guessed from the "
+        "metric's name; check them in baselines.json"
+    )
+
+
+def refuse_noisy(c: KeyContext) -> KeyFinding | None:
+    """A spread over variance_pct_warn is refused, unless --allow-noisy names the key."""
+    s = c.metric.spread
+    nz = noise(s)
+    if nz <= c.warn:
+        return None
+    figures = (
+        f"IQR/median {fmt.share(nz)} across {s.n} runs is over its variance_pct_warn "
+        f"{fmt.share(c.warn)} (min {s.min:g}, max {s.max:g}, CV {fmt.share(s.cv)})"
+    )
+    if c.key in c.options.allow_noisy:
+        note = f"{NOISY_MARK}: {figures}, allowed with --allow-noisy"
+        return KeyFinding(note=note, accepted=NOISY_MARK)
+    return KeyFinding(
+        f"{c.key}: noisy: {figures}. Stabilise the machine (`benchgate doctor`, pin "
+        "CPUs) and measure again, or name it in --allow-noisy"
+    )
+
+
+def refuse_non_positive(c: KeyContext) -> KeyFinding | None:
+    """A value that is zero or negative is no measurement of a cost or a rate."""
+    if c.metric.value > 0:
+        return None
+    return KeyFinding(f"{c.key}: reduced value {c.metric.value:g} is not positive", final=True)
+
+
+def refuse_regression(c: KeyContext) -> KeyFinding | None:
+    """A value past its degradation threshold the worse way needs --accept-regression."""
+    b = c.baseline
+    if b is None or c.status is not Status.FAIL:
+        return None
+    d = delta_pct(b.value, c.new)
+    if c.key in c.options.accept_regression:
+        note = (
+            f"{ACCEPTED_REGRESSION_MARK}: {d:+.1f}% from {b.value:g}, past its "
+            f"{fmt.share(c.deg)} degradation threshold (--accept-regression)"
+        )
+        return KeyFinding(note=note, accepted=ACCEPTED_REGRESSION_MARK)
+    return KeyFinding(
+        f"{c.key}: {d:+.1f}% from {b.value:g} {c.unit} moves the baseline past its "
+        f"{fmt.share(c.deg)} degradation threshold in the worse direction: fix the "
+        "regression, or accept it explicitly with --accept-regression (recorded in the notes)"
+    )
+
+
+# The per-key refusals of a refresh, in the order they are reported. Add one: a function
+# of the KeyContext returning a KeyFinding (or None when the key is fine), listed here.
+KEY_RULES: list[KeyRule] = [
+    refuse_few_runs,
+    refuse_unit_change,
+    warn_guessed_unit,
+    refuse_noisy,
+    refuse_non_positive,
+    refuse_regression,
+]
+
+
+def key_findings(key: KeyContext) -> list[KeyFinding]:
+    """Every rule's finding about ``key``, up to the first one that is final."""
+    out: list[KeyFinding] = []
+    for rule in KEY_RULES:
+        found = rule(key)
+        if found is not None:
+            out.append(found)
+            if found.final:
+                break
+    return out
+
+
 def plan_refresh(
     config: Config,
     runs_by_bench: dict[str, list[RunRecord]],
@@ -333,21 +517,7 @@ def plan_refresh(
         if m is not None:
             chosen.append((k, m, baselines.get(k)))
             continue
-        bench_name = k.split(".", 1)[0]
-        bench = reduced.benches.get(bench_name)
-        if bench is None:
-            refusals.append(f"{k}: not measured: the out-dir holds no runs of bench {bench_name!r}")
-        elif bench.status is RunStatus.SKIPPED:
-            refusals.append(
-                f"{k}: SKIPPED ({bench.reason or 'unavailable here'}): "
-                "a skipped metric is never refreshed"
-            )
-        elif bench.status is RunStatus.ERROR:
-            refusals.append(
-                f"{k}: ERROR ({bench.reason or 'bench failed'}): fix the bench and measure again"
-            )
-        else:
-            refusals.append(f"{k}: not measured: bench {bench_name!r} ran but did not report it")
+        refusals.append(unmeasured_refusal(k, reduced.benches))
     if not chosen and not refusals:
         refusals.append(
             "nothing to refresh: no key of baselines.json was measured in the out-dir "
@@ -370,84 +540,34 @@ def plan_refresh(
     changes: list[KeyChange] = []
     unchanged: list[str] = []
     for k, m, b in chosen:
-        n = m.spread.n
-        deg = b.degradation_pct_max if b else config.degradation_pct_max
-        warn = b.variance_pct_warn if b else config.variance_pct_warn
-        hib = b.higher_is_better if b and b.higher_is_better is not None else m.higher_is_better
-        unit = b.unit if b else m.unit
-        if n < options.min_runs:
-            refusals.append(
-                f"{k}: only {n} run{'s' if n != 1 else ''}, at least {options.min_runs} needed "
-                "(`benchgate run --append` adds runs; single-run decisions are a pitfall)"
-            )
-        if b is not None and not m.inferred and not units_match(m.unit, b.unit):
-            refusals.append(
-                f"{k}: the runs report {m.unit!r} but baselines.json has {b.unit!r}: numbers in "
-                "different units are not a refresh (fix the bench, or change the unit in its "
-                "own reviewed change)"
-            )
+        key = KeyContext(k, m, b, options, config)
+        findings = key_findings(key)
+        refusals += [f.refusal for f in findings if f.refusal]
+        warnings += [f.warning for f in findings if f.warning]
+        if any(f.final for f in findings):
             continue
-        if b is None and m.inferred:
-            warnings.append(
-                f"{k}: unit {m.unit!r} and direction were guessed from the metric's name; "
-                "check them in baselines.json"
-            )
-        nz = noise(m.spread)
-        noisy_note: str | None = None
-        if nz > warn:
-            figures = (
-                f"IQR/median {fmt.share(nz)} across {n} runs is over its variance_pct_warn "
-                f"{fmt.share(warn)} (min {m.spread.min:g}, max {m.spread.max:g}, "
-                f"CV {fmt.share(m.spread.cv)})"
-            )
-            if k in allow_noisy:
-                noisy_note = f"{NOISY_MARK}: {figures}, allowed with --allow-noisy"
-            else:
-                refusals.append(
-                    f"{k}: noisy: {figures}. Stabilise the machine (`benchgate doctor`, pin "
-                    "CPUs) and measure again, or name it in --allow-noisy"
-                )
-        if m.value <= 0:
-            refusals.append(f"{k}: reduced value {m.value:g} is not positive")
-            continue
-        new_text = fmt.stored_value(m.value)
-        new = float(new_text)
-        regression_note: str | None = None
-        if b is None:
-            status = Status.NEW
-        else:
-            status = judge(b.value, new, hib, deg, warn)
-            if status is Status.FAIL:
-                d = delta_pct(b.value, new)
-                if k in accept:
-                    regression_note = (
-                        f"{ACCEPTED_REGRESSION_MARK}: {d:+.1f}% from {b.value:g}, past its "
-                        f"{fmt.share(deg)} degradation threshold (--accept-regression)"
-                    )
-                else:
-                    refusals.append(
-                        f"{k}: {d:+.1f}% from {b.value:g} {unit} moves the baseline past its "
-                        f"{fmt.share(deg)} degradation threshold in the worse direction: fix the "
-                        "regression, or accept it explicitly with --accept-regression "
-                        "(recorded in the notes)"
-                    )
-            if new == b.value:
-                unchanged.append(k)
-                continue
-        notes = compose_notes(
-            options.method, n, env, date, reason, why, previous_env, noisy_note, regression_note
+        noisy_note = next((f.note for f in findings if f.accepted == NOISY_MARK), None)
+        regression_note = next(
+            (f.note for f in findings if f.accepted == ACCEPTED_REGRESSION_MARK), None
         )
+        if b is not None and key.new == b.value:
+            unchanged.append(k)
+            continue
+        notes = compose_notes(
+            options.method, m.spread.n, env, date, reason, why, previous_env, noisy_note,
+            regression_note,
+        )  # fmt: skip
         changes.append(
             KeyChange(
                 key=k,
                 old=b.value if b else None,
-                new=new,
-                new_text=new_text,
-                unit=unit,
-                higher_is_better=hib,
+                new=key.new,
+                new_text=key.new_text,
+                unit=key.unit,
+                higher_is_better=key.hib,
                 metric=m,
                 notes=notes,
-                status=status,
+                status=key.status,
                 noisy_allowed=noisy_note is not None,
                 regression_accepted=regression_note is not None,
                 rewrite_values=b is not None and "values" in b.raw,
