@@ -1,4 +1,4 @@
-"""History and rollback of baselines.json (section 7 of the method), from git.
+"""History and rollback of baselines.json, from git.
 
 ``benchgate baselines log [KEY]`` lists every commit that changed baselines.json with
 its per-key old -> new values and the reason taken from the notes;

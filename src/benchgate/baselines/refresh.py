@@ -109,7 +109,7 @@ class RefreshPlan:
     """Everything a refresh decided; ``ok`` when there is no refusal."""
 
     options: RefreshOptions
-    decision: str  # section 4 of the method in one sentence
+    decision: str  # whether a refresh is warranted, in one sentence
     comparison: Comparison
     changes: list[KeyChange]
     refusals: list[str]

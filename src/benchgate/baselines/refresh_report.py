@@ -1,4 +1,4 @@
-"""The bench dir's report.md (section 5.3 of the method) and the refresh PR's title and body.
+"""The bench dir's report.md (how the baselines were measured) and the refresh PR's text.
 
 report.md is shared with people: benchgate only rewrites the blocks it owns, delimited by
 ``<!-- benchgate:begin NAME -->`` ... ``<!-- benchgate:end NAME -->``; everything outside
@@ -350,7 +350,7 @@ def _box(done: bool, text: str) -> str:
 
 
 def checklist(plan: RefreshPlan, config: Config, report_written: bool = True) -> list[str]:
-    """Section 10 of the method with what benchgate can verify ticked; sign-off left open."""
+    """The refresh PR checklist, with what benchgate can verify ticked; sign-off left open."""
     env = plan.env
     reason = plan.options.reason or ""
     env_ok = bool(env.get("cpu_model") and env.get("python"))
@@ -427,7 +427,8 @@ def pr_body(plan: RefreshPlan, config: Config, report_written: bool = True) -> s
         "",
         *checklist(plan, config, report_written),
         "",
-        "Reviewer: `benchgate check --base <base branch>` runs the checklist of section 5.5 "
-        "and 7 on this PR.",
+        "Reviewer: `benchgate check --base <base branch>` runs the reviewer checklist on this "
+        "PR (scope, units and thresholds, notes, report, blanket shifts, regressions, rapid "
+        "edits).",
     ]
     return "\n".join(lines) + "\n"

@@ -56,7 +56,8 @@ def _read_text(path: Path, missing: str | None) -> str:
     "--reason",
     type=click.Choice(["algorithmic", "feature", "deps", "hardware"], case_sensitive=False),
     default=None,
-    help="Why the numbers legitimately moved (section 1 of the method). Required.",
+    help="Why the numbers legitimately moved (an algorithmic change, a new feature, a "
+    "dependency upgrade, new hardware). Required.",
 )
 @click.option("--why", default=None, metavar="TEXT", help="What changed, in a sentence. Required.")
 @click.option(
@@ -267,7 +268,7 @@ def check(
 
 @click.group()
 def baselines() -> None:
-    """History and rollback of baselines.json (section 7 of the method).
+    """History and rollback of baselines.json (who changed a value, when, and why).
 
     \b
     Example:
