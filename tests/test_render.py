@@ -349,3 +349,16 @@ def test_environment_block_survives_hostile_values(tmp_path: Path) -> None:
     assert env is not None
     assert env["env_vars"]["X"] == "```\n<!-- benchgate:end environment -->"
     assert env["cpu_model"] == "<img src=x>"
+
+
+def test_live_display_prints_each_finished_run(capsys: pytest.CaptureFixture[str]) -> None:
+    display = _Display(live=True)  # rich's bar; stderr is not a terminal here
+    try:
+        for r in _hostile_runs()["vm"][:2]:
+            display(Progress(r.bench, 1, 1, 1, 2, 0.0))
+            display(Progress(r.bench, 1, 1, 1, 2, 0.1, r))
+    finally:
+        display.close()
+    err = capsys.readouterr().err
+    lines = [ln for ln in err.splitlines() if ln.startswith("[run 1/2] bench 1/1 vm")]
+    assert len(lines) == 2 and all("k\\n::add-mask::x=" in ln for ln in lines)

@@ -68,10 +68,6 @@ class Config:
     def report_path(self) -> Path:
         return self.path(self.report)
 
-    def with_overrides(self, **overrides: Any) -> Config:
-        """A copy with every non-None override applied (flags beat the file)."""
-        return replace(self, **{k: v for k, v in overrides.items() if v is not None})
-
 
 def find_root(start: Path | None = None) -> Path:
     """The nearest folder at or above ``start`` holding a pyproject.toml; else ``start``."""

@@ -139,26 +139,55 @@ def _parse_env(pairs: tuple[str, ...]) -> dict[str, str]:
 
 
 class _Display:
-    """Progress: a live line on a terminal, plain lines otherwise (CI logs)."""
+    """Progress: a live bar with ETA on a terminal, plain lines otherwise (CI logs).
+
+    On a terminal, rich draws ``run r/R bench i/n`` with the elapsed time and an estimate
+    of the time left (every bench run counts as one step of rounds x benches); each
+    finished run is printed above the bar, as in a log.
+    """
 
     def __init__(self, live: bool) -> None:
         self.live = live
-        self._status: Any = None
+        self._bar: Any = None
+        self._task: Any = None
         if live:
+            # rich only on a terminal: importing it costs start-up time a CI log never needs.
             from rich.console import Console
+            from rich.progress import (
+                BarColumn,
+                MofNCompleteColumn,
+                Progress,
+                SpinnerColumn,
+                TextColumn,
+                TimeElapsedColumn,
+                TimeRemainingColumn,
+            )
 
             self.console = Console(stderr=True)
-            self._status = self.console.status("starting")
-            self._status.__enter__()
+            self._bar = Progress(
+                SpinnerColumn(),
+                TextColumn("{task.description}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeElapsedColumn(),
+                TextColumn("ETA"),
+                TimeRemainingColumn(),
+                console=self.console,
+                transient=True,
+            )
+            self._bar.start()
+            self._task = self._bar.add_task("starting", total=None)
 
     def __call__(self, ev: Progress) -> None:
         head = (
             f"[run {ev.round}/{ev.rounds}] bench {ev.bench_index}/{ev.bench_count} "
             f"{show.plain(ev.bench)}"
         )
+        if self.live:
+            done = (ev.round - 1) * ev.bench_count + ev.bench_index - (ev.record is None)
+            total = ev.rounds * ev.bench_count
+            self._bar.update(self._task, description=head, completed=done, total=total)
         if ev.record is None:
-            if self.live:
-                self._status.update(f"{head}  ({ev.elapsed_s:.0f}s elapsed)")
             return
         r = ev.record
         if r.status is RunStatus.OK:
@@ -172,13 +201,13 @@ class _Display:
             what += "  [disturbed]"
         line = f"{head}: {what} ({r.duration_s:.1f}s)"
         if self.live:
-            self.console.print(line, markup=False, highlight=False)
+            self._bar.console.print(line, markup=False, highlight=False)
         else:
             click.echo(line, err=True)
 
     def close(self) -> None:
-        if self._status is not None:
-            self._status.__exit__(None, None, None)
+        if self._bar is not None:
+            self._bar.stop()
 
 
 @click.command()

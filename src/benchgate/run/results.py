@@ -72,8 +72,3 @@ def write_bench_runs(out_dir: Path, bench: str, runs: list[RunRecord]) -> Path:
         {"schema": RESULTS_SCHEMA, "bench": bench, "runs": [r.to_dict() for r in runs]},
     )
     return path
-
-
-def all_runs(runs_by_bench: dict[str, list[RunRecord]]) -> list[RunRecord]:
-    """Every run of every bench, oldest first."""
-    return sorted((r for runs in runs_by_bench.values() for r in runs), key=lambda r: r.started)
