@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import click
 
-from benchgate import __version__
+from benchgate import __version__, fsutil
 from benchgate.cli.common import GuardedGroup
 
 
@@ -32,6 +32,7 @@ def main(ctx: click.Context, root: str | None) -> None:
       benchgate compare                   # verdicts of gates.md, exit 1 on FAIL
     """
     ctx.ensure_object(dict)["root"] = root
+    fsutil.on_lock_wait(lambda msg: click.echo(f"benchgate: {msg}", err=True))
 
 
 # Command registration: one import line per command module.

@@ -22,6 +22,7 @@ from benchgate.machine.cpus import parse_cpus
 from benchgate.model import RunStatus, Status
 from benchgate.render import fmt as show
 from benchgate.run.discovery import discover, select
+from benchgate.run.results import out_dir_lock
 from benchgate.run.runner import Progress, RunOptions, run_benches
 
 
@@ -274,6 +275,8 @@ def run(
         summary = run_benches(config, benches, options, display)
     finally:
         display.close()
+    for warning in summary.warnings:
+        click.echo(f"benchgate: warning: {warning}", err=True)
     report = write_out_report(config, options.out_dir)
     by_status = {s: sum(1 for r in summary.records if r.status is s) for s in RunStatus}
     click.echo(
@@ -326,10 +329,12 @@ def reduce(ctx: click.Context, out_dir: str | None, method: str, drop_disturbed:
     """
     config = get_config(ctx)
     d = resolve_out_dir(config, out_dir)
-    runs = load_out_dir(d)
-    reduced = reduce_runs(runs, method, drop_disturbed)
-    path = write_reduced(d, reduced)
-    write_out_report(config, d, reduced)
+    load_out_dir(d)  # a missing or bad out-dir fails here, before the lock creates anything
+    with out_dir_lock(d):  # reduced.json must cover exactly the runs on disk
+        runs = load_out_dir(d)
+        reduced = reduce_runs(runs, method, drop_disturbed)
+        path = write_reduced(d, reduced)
+        write_out_report(config, d, reduced)
     for m in reduced.metrics.values():
         s = m.spread
         click.echo(

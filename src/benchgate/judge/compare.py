@@ -102,6 +102,8 @@ def judge_metric(m: ReducedMetric, b: Baseline) -> Verdict:
 def _absent_verdict(key: str, b: Baseline, bench: BenchSummary | None) -> Verdict:
     if bench is None:
         status, reason = Status.MISSING, "its bench did not run"
+    elif key in bench.metric_errors:
+        status, reason = Status.ERROR, bench.metric_errors[key]
     elif bench.status is RunStatus.SKIPPED:
         status, reason = Status.SKIPPED, bench.reason or "skipped"
     elif bench.status is RunStatus.ERROR:
@@ -150,6 +152,9 @@ def compare(reduced: ReducedSet, baselines: dict[str, Baseline]) -> Comparison:
     # A bench that skipped or failed with no baseline key still gets a row: never silent.
     covered = {k.split(".", 1)[0] for k in baselines} | {m.bench for m in reduced.metrics.values()}
     for name, bench in reduced.benches.items():
+        for key, why in bench.metric_errors.items():
+            if key not in baselines:
+                verdicts.append(Verdict(key, Status.ERROR, None, None, None, None, reason=why))
         if name in covered or bench.status is RunStatus.OK:
             continue
         status = Status.SKIPPED if bench.status is RunStatus.SKIPPED else Status.ERROR
