@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from click.testing import CliRunner
 
 from benchgate.ab.run import ABResult, paired_verdict
 from benchgate.baselines.history import EntryDelta
@@ -25,6 +26,7 @@ from benchgate.baselines.review import (
     render_check_markdown,
     render_check_text,
 )
+from benchgate.cli import main
 from benchgate.cli.measure import _Display
 from benchgate.config import Config
 from benchgate.judge.compare import compare
@@ -43,6 +45,7 @@ from benchgate.render.ab import render_ab_markdown, render_ab_text
 from benchgate.render.github import format_markdown, github_annotations, step_summary
 from benchgate.render.junit import junit_xml
 from benchgate.render.report import render_out_report, render_text
+from benchgate.run.results import write_bench_runs
 from benchgate.run.runner import Progress
 from conftest import make_env, make_runs
 
@@ -362,3 +365,24 @@ def test_live_display_prints_each_finished_run(capsys: pytest.CaptureFixture[str
     err = capsys.readouterr().err
     lines = [ln for ln in err.splitlines() if ln.startswith("[run 1/2] bench 1/1 vm")]
     assert len(lines) == 2 and all("k\\n::add-mask::x=" in ln for ln in lines)
+
+
+def test_plain_and_markdown_survive_unencodable_text() -> None:
+    assert fmt.plain("a\ud800b\u2028c") == "a\\ud800b\\u2028c"
+    assert fmt.md_text("x\ud800y|<b>") == "x y\\|&lt;b>"
+    fmt.plain("k\ud800").encode("utf-8")  # printable: no lone surrogate left
+
+
+def test_an_error_message_stays_on_one_line(tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text("[tool.benchgate]\n")
+    write_bench_runs(
+        tmp_path / "tests" / "reports" / "bench", "vm", make_runs("vm", {"k": [1.0] * 3})
+    )
+    (tmp_path / "tests" / "bench").mkdir(parents=True)
+    (tmp_path / "tests" / "bench" / "baselines.json").write_text(
+        '{"a.b\\n::add-mask::x": {"value": "x", "unit": "s"}}\n'
+    )
+    out = CliRunner().invoke(main, ["-C", str(tmp_path), "compare"])
+    assert out.exit_code == 2, out.output
+    lines = out.output.splitlines()
+    assert len(lines) == 1 and "a.b\\n::add-mask::x" in lines[0], lines

@@ -138,8 +138,9 @@ def plural(n: int, word: str, many: str | None = None) -> str:
 # --- plain text ----------------------------------------------------------------------
 
 # C0 and C1 controls, DEL, and the Unicode line and paragraph separators: each can start
-# a new line or rewrite one in a terminal or a CI log.
-_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+# a new line or rewrite one in a terminal or a CI log. Lone surrogates too: they cannot be
+# encoded, so printing or writing one would fail.
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
 _NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
 
 
