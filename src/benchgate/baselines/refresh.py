@@ -424,12 +424,12 @@ def refuse_regression(c: KeyContext) -> KeyFinding | None:
     d = delta_pct(b.value, c.new)
     if c.key in c.options.accept_regression:
         note = (
-            f"{ACCEPTED_REGRESSION_MARK}: {d:+.1f}% from {b.value:g}, past its "
+            f"{ACCEPTED_REGRESSION_MARK}: {fmt.pct(d)} from {b.value:g}, past its "
             f"{fmt.share(c.deg)} degradation threshold (--accept-regression)"
         )
         return KeyFinding(note=note, accepted=ACCEPTED_REGRESSION_MARK)
     return KeyFinding(
-        f"{c.key}: {d:+.1f}% from {b.value:g} {c.unit} moves the baseline past its "
+        f"{c.key}: {fmt.pct(d)} from {b.value:g} {c.unit} moves the baseline past its "
         f"{fmt.share(c.deg)} degradation threshold in the worse direction: fix the "
         "regression, or accept it explicitly with --accept-regression (recorded in the notes)"
     )
@@ -624,7 +624,7 @@ def auto_caveats(
             )
         if c.regression_accepted and c.delta_pct is not None:
             out.append(
-                f"`{c.key}` accepts a regression of {c.delta_pct:+.1f}% (--accept-regression)"
+                f"`{c.key}` accepts a regression of {fmt.pct(c.delta_pct)} (--accept-regression)"
             )
     disturbed = sum(1 for r in runs_used if r.disturbed)
     if disturbed:

@@ -323,7 +323,7 @@ def rule_blanket(ctx: ReviewContext) -> CheckItem:
         FAIL,
         [
             f"{len(keys)} of {common} keys moved the worse way by "
-            f"{med * 100:.1f}% ± {BLANKET_SIMILAR * 100:.0f} points: "
+            f"{fmt.share(med)} ± {BLANKET_SIMILAR * 100:.0f} points: "
             f"{_key_list(sorted(keys))}; a blanket increase can hide regressions"
         ],
     )
@@ -343,7 +343,7 @@ def rule_regression(ctx: ReviewContext) -> CheckItem:
             continue
         if ACCEPTED_REGRESSION_MARK not in str(d.new.get("notes") or "").lower():
             regressions.append(
-                f"`{d.key}`: {-worse_shift(o, n, hib) * 100:+.1f}% the worse way (from {o:g} "
+                f"`{d.key}`: {fmt.pct(-worse_shift(o, n, hib) * 100)} the worse way (from {o:g} "
                 f"to {n:g}), past its {deg * 100:.0f}% degradation threshold, and the notes "
                 f'record no "{ACCEPTED_REGRESSION_MARK}"'
             )

@@ -42,8 +42,8 @@ def _details(v: Verdict, allow: Collection[Status] | None) -> str:
         if v.spread is not None:
             s = v.spread
             spread = (
-                f"; min {fmt.num(s.min)}, max {fmt.num(s.max)}, CV {s.cv * 100:.1f}%, "
-                f"IQR/median {s.iqr_rel * 100:.1f}%"
+                f"; min {fmt.num(s.min)}, max {fmt.num(s.max)}, CV {fmt.share(s.cv)}, "
+                f"IQR/median {fmt.share(s.iqr_rel)}"
             )
         lines.append(f"runs: {v.n}{spread}")
     qualifiers = notes(v, failing(allow))
