@@ -260,6 +260,14 @@ class _Side:
     runs: dict[str, list[RunRecord]] = field(default_factory=dict)
 
 
+def _open_side(name: str, tree: Path, benches: dict[str, Bench], options: RunOptions) -> _Side:
+    """One side of the A/B: its own out-dir (``<ab>/<name>``, emptied), env and record."""
+    opts = replace(options, out_dir=options.out_dir / name, env=side_env(options.env, tree))
+    opts.out_dir.mkdir(parents=True, exist_ok=True)
+    _clear_results(opts.out_dir)
+    return _Side(name, tree, benches, opts, _env_record(tree, opts))
+
+
 def _run_one(side: _Side, bench: Bench, invocation: str) -> RunRecord:
     record = execute(bench, side.root, side.options, invocation, side.env_record)
     record.extra = {**record.extra, "ab_side": side.name}
@@ -596,23 +604,18 @@ def run_ab(
         wanted = {b.name for b in head_benches}
         base_benches = {b.name: b for b in found if b.name in wanted}
 
-        def side(name: str, tree: Path, benches: dict[str, Bench]) -> _Side:
-            opts = RunOptions(
-                out_dir=ab_dir / name,
-                append=True,
-                repeat=repeat,
-                cpus=cpus,
-                timeout=timeout if timeout is not None else config.timeout,
-                env=side_env(bench_env, tree),
-                argv=argv,
-                disturbed_share=config.disturbed_share,
-            )
-            opts.out_dir.mkdir(parents=True, exist_ok=True)
-            _clear_results(opts.out_dir)
-            return _Side(name, tree, benches, opts, _env_record(tree, opts))
-
-        base = side("base", base_root, base_benches)
-        head = side("head", root, {b.name: b for b in head_benches})
+        options = RunOptions(
+            out_dir=ab_dir,
+            append=True,
+            repeat=repeat,
+            cpus=cpus,
+            timeout=timeout if timeout is not None else config.timeout,
+            env=bench_env,
+            argv=argv,
+            disturbed_share=config.disturbed_share,
+        )
+        base = _open_side("base", base_root, base_benches, options)
+        head = _open_side("head", root, {b.name: b for b in head_benches}, options)
         ab = _Interleaved(config, base, head, baselines, progress, t0)
         names = [b.name for b in head_benches]
         for rnd in range(1, repeat + 1):
