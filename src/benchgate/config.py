@@ -45,6 +45,8 @@ class Config:
     # check: baselines.json changed on the base branch within this many days = rapid edit.
     rapid_edit_days: int = 7
     min_runs: int = 5
+    # Machine classes: name -> what identifies it (see benchgate.machine.classes).
+    machines: dict[str, Any] = field(default_factory=dict)
     source: Path | None = None  # the pyproject.toml read, if any
 
     def path(self, rel: str | Path) -> Path:
@@ -67,6 +69,10 @@ class Config:
     @property
     def report_path(self) -> Path:
         return self.path(self.report)
+
+    def with_overrides(self, **overrides: Any) -> Config:
+        """A copy with every non-None override applied (flags beat the file)."""
+        return replace(self, **{k: v for k, v in overrides.items() if v is not None})
 
 
 def find_root(start: Path | None = None) -> Path:
@@ -95,6 +101,7 @@ _TYPES: dict[str, tuple[type, ...]] = {
     "disturbed_share": (int, float),
     "rapid_edit_days": (int,),
     "min_runs": (int,),
+    "machines": (dict,),
 }
 
 

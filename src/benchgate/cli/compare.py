@@ -17,9 +17,11 @@ from benchgate.cli.measure import (
     resolve_out_dir,
     run_confirmation,
 )
+from benchgate.cli.shard import class_line, machine_option
 from benchgate.fsutil import atomic_write_text
 from benchgate.gitutil import relpath, show_file, toplevel
-from benchgate.judge.gate import baseline_environment, gate
+from benchgate.judge.gate import baseline_environment, gate, load_out_dir
+from benchgate.machine.classes import choose_for_runs
 from benchgate.render.github import format_markdown, github_annotations
 from benchgate.render.junit import junit_xml
 from benchgate.render.report import comparison_json, render_text
@@ -58,6 +60,7 @@ from benchgate.render.report import comparison_json, render_text
     help="Also write JUnit XML to this file.",
 )
 @confirm_options
+@machine_option
 @click.pass_context
 def compare(
     ctx: click.Context,
@@ -71,6 +74,7 @@ def compare(
     confirm: bool = False,
     confirm_runs: int = 10,
     confirm_time: float | None = None,
+    machine: str | None = None,
 ) -> None:
     """Compare the measurements with baselines.json and gate on the result.
 
@@ -78,6 +82,10 @@ def compare(
     in memory. Verdicts follow gates.md: PASS, IMPROVED, WARN, FAIL, NEW, MISSING,
     SKIPPED, ERROR. Exit 0 when nothing is FAIL, NEW, MISSING or ERROR; 1 otherwise;
     2 for bad input.
+
+    With machine classes declared ([tool.benchgate.machines]) the baselines are those
+    of the class the runs were made on (baselines.<class>.json), or of --machine NAME
+    (then only that class's runs are judged); the output says which.
 
     With --confirm, a WARN or FAIL whose confidence interval straddles its threshold
     (or that rests on fewer than 3 runs) is measured again: only its bench, up to
@@ -92,6 +100,9 @@ def compare(
     config = get_config(ctx)
     allowed = parse_allow(allow)
     d = resolve_out_dir(config, out_dir)
+    all_runs = load_out_dir(d)
+    choice = choose_for_runs(config, all_runs, machine)
+    config = choice.config
     baselines = None
     if baselines_path:
         baselines = load_baselines(
@@ -114,7 +125,7 @@ def compare(
                 config.baselines_path, config.degradation_pct_max, config.variance_pct_warn
             )
             proposed = {k: b.value for k, b in head.items() if k not in baselines}
-    result = gate(config, d, baselines)
+    result = gate(config, d, baselines, runs=choice.runs if choice.runs is not None else all_runs)
     if confirm:
         env = baseline_environment(config) if baselines is None else None
         result = run_confirmation(config, d, result, confirm_runs, confirm_time, env).gate
@@ -129,6 +140,9 @@ def compare(
             click.echo(line)
     if junit:
         atomic_write_text(Path(junit), junit_xml(comparison, allowed))
+    said = class_line(choice, fmt) if baselines_path is None else None
+    if said is not None:
+        click.echo(said, err=fmt == "json")
     if fmt == "json":
         click.echo(dump_json(comparison_json(comparison, allowed)))
     elif fmt == "markdown":
