@@ -159,15 +159,15 @@ def test_gitutil_refuses_options_and_unknown_revisions(repo: Path, tmp_path: Pat
         gitutil.toplevel(tmp_path)
 
 
-def test_worktree_state(repo: Path, tmp_path: Path) -> None:
-    commit, dirty = gitutil.worktree_state(repo)
+def test_head_state(repo: Path, tmp_path: Path) -> None:
+    commit, dirty = gitutil.head_state(repo)
     assert commit == gitutil.resolve_rev(repo, "HEAD") and dirty is False
     (repo / "other.txt").write_text("changed\n")
-    assert gitutil.worktree_state(repo) == (commit, True)
+    assert gitutil.head_state(repo) == (commit, True)
     (repo / "untracked.txt").write_text("new\n")
     (repo / "other.txt").write_text("x\n")
-    assert gitutil.worktree_state(repo) == (commit, False)  # untracked files do not count
+    assert gitutil.head_state(repo) == (commit, False)  # untracked files do not count
     plain = tmp_path / "plain"
     plain.mkdir()
-    assert gitutil.worktree_state(plain) == (None, None)
+    assert gitutil.head_state(plain) == (None, None)
     assert not os.listdir(plain)

@@ -37,7 +37,7 @@ from benchgate.baselines.file import load_baselines
 from benchgate.config import Config
 from benchgate.errors import BenchgateError
 from benchgate.fsutil import atomic_write_json
-from benchgate.gitutil import git, last_line, resolve_rev, toplevel, worktree_state
+from benchgate.gitutil import git, head_state, last_line, resolve_rev, toplevel
 from benchgate.judge.compare import compare, judge, units_match
 from benchgate.judge.confidence import MIN_CI_RUNS, annotate, is_unsure
 from benchgate.judge.confirm import confirm_loop, worth_confirming
@@ -201,7 +201,9 @@ def base_worktree(top: Path, commit: str) -> Iterator[Path]:
     wt = tmp / "base"
     added = False
     try:
-        r = git(["worktree", "add", "--detach", "--quiet", str(wt), commit], top)
+        r = git(
+            ["worktree", "add", "--detach", "--quiet", "--end-of-options", str(wt), commit], top
+        )
         if r.returncode != 0:
             raise BenchgateError(
                 f"could not check out {commit[:12]} in a worktree: {last_line(r.stderr)}",
@@ -576,8 +578,7 @@ def run_ab(
     root = config.root.resolve()
     top = toplevel(root)
     commit = resolve_rev(top, base_rev, "--base")
-    head_commit, state = worktree_state(root)
-    dirty = bool(state)
+    head_commit, dirty = head_state(root)
     head_benches = select(discover(config), pattern)
     if not head_benches:
         raise BenchgateError("no benches found", config.bench_path)
@@ -635,7 +636,7 @@ def run_ab(
         base_rev=base_rev,
         base_commit=commit,
         head_commit=head_commit,
-        head_dirty=dirty,
+        head_dirty=bool(dirty),
         repeat=repeat,
         metrics=metrics,
         base_runs=base.runs,

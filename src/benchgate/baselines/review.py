@@ -341,7 +341,7 @@ def rule_regression(ctx: ReviewContext) -> CheckItem:
         deg, warn = (_num(t) for t in ctx.thresholds(d.old))
         if deg is None or warn is None or judge(o, n, hib, deg, warn) is not Status.FAIL:
             continue
-        if ACCEPTED_REGRESSION_MARK not in str(d.new.get("notes") or "").lower():
+        if ACCEPTED_REGRESSION_MARK not in d.record_text.lower():
             regressions.append(
                 f"`{d.key}`: {fmt.pct(-worse_shift(o, n, hib) * 100)} the worse way (from {o:g} "
                 f"to {n:g}), past its {deg * 100:.0f}% degradation threshold, and the notes "
@@ -507,10 +507,20 @@ def run_check(
         runs = load_out_dir(evidence_dir)
         evidence = current_reduced(evidence_dir, runs)
         label = str(evidence_dir)
+    old_baselines = show_file(top, mb, b_rel, "--base")
+    if old_baselines is not None:
+        # The base's file is what the change is judged against: one that does not parse
+        # would read as "no keys" and make any change look clean.
+        parse_baselines_text(
+            old_baselines,
+            f"{b_rel} at {mb[:12]} (merge-base of {base_name})",
+            config.degradation_pct_max,
+            config.variance_pct_warn,
+        )
     inputs = CheckInputs(
         baselines_rel=b_rel,
         report_rel=r_rel,
-        old_baselines=show_file(top, mb, b_rel),
+        old_baselines=old_baselines,
         new_baselines=show_file(top, head_sha, b_rel),
         old_report=show_file(top, mb, r_rel),
         new_report=show_file(top, head_sha, r_rel),
@@ -526,6 +536,8 @@ def run_check(
     note = None
     if not deltas and all(i.status != FAIL for i in items):
         note = f"{b_rel} is the same at {mb[:12]} and {head_sha[:12]}: nothing to review"
+    elif old_baselines is None and inputs.new_baselines is not None:
+        note = f"{b_rel} does not exist at {mb[:12]}: every key is added by this change"
     return CheckReport(
         base=base_name,
         base_sha=base_sha,

@@ -202,9 +202,12 @@ def project_name(project_root: Path) -> str | None:
         data = tomllib.loads((Path(project_root) / "pyproject.toml").read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
-    name = (data.get("project") or {}).get("name") or (
-        (data.get("tool") or {}).get("poetry") or {}
-    ).get("name")
+    # Any of these tables may be something else in a broken file: never a traceback here.
+    project, tool = data.get("project"), data.get("tool")
+    poetry = tool.get("poetry") if isinstance(tool, dict) else None
+    name = project.get("name") if isinstance(project, dict) else None
+    if not name and isinstance(poetry, dict):
+        name = poetry.get("name")
     return normalize_name(name) if isinstance(name, str) else None
 
 

@@ -20,7 +20,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from benchgate.gitutil import worktree_state
+from benchgate.gitutil import head_state
 from benchgate.machine.cpus import SYS_ROOT, online_cpus, physical_cores
 from benchgate.machine.deps import (
     TOOLING,
@@ -41,7 +41,7 @@ _MAX_DEP_LINES = 8
 
 def git_state(project_root: Path) -> dict[str, Any] | None:
     """The checkout's commit and whether tracked files have uncommitted changes (or None)."""
-    commit, dirty = worktree_state(project_root)
+    commit, dirty = head_state(project_root)
     return None if commit is None else {"commit": commit, "dirty": dirty}
 
 

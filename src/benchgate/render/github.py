@@ -145,8 +145,8 @@ def _footer(comparison: Comparison) -> str:
     )
 
 
-def _decision(comparison: Comparison) -> str:
-    return f"_{fmt.md_text(refresh_decision(comparison))}_"
+def _decision(comparison: Comparison, allow: Collection[Status] | None = None) -> str:
+    return f"_{fmt.md_text(refresh_decision(comparison, allow))}_"
 
 
 def format_markdown(comparison: Comparison, allow: Collection[Status] | None = None) -> str:
@@ -177,7 +177,7 @@ def format_markdown(comparison: Comparison, allow: Collection[Status] | None = N
             "</details>",
             "",
         ]
-    lines += [_decision(comparison), "", _footer(comparison)]
+    lines += [_decision(comparison, allow), "", _footer(comparison)]
     return "\n".join(lines) + "\n"
 
 
@@ -192,7 +192,7 @@ def step_summary(comparison: Comparison, allow: Collection[Status] | None = None
     if comparison.verdicts:
         lines += _table(ordered(comparison.verdicts), failing_statuses)
         lines.append("")
-    lines += [_decision(comparison), "", _footer(comparison)]
+    lines += [_decision(comparison, allow), "", _footer(comparison)]
     return "\n".join(lines) + "\n"
 
 
