@@ -37,6 +37,7 @@ from benchgate.machine.cpus import (
 )
 from benchgate.machine.deps import dependency_parity, installed_distributions, lock_files
 from benchgate.machine.sysinfo import hypervisor
+from benchgate.render import fmt
 from benchgate.run.disturbance import DisturbanceMonitor, read_loadavg
 
 CheckStatus = Literal["ok", "warn", "info"]
@@ -765,9 +766,10 @@ def render_text(checks: list[Check]) -> str:
     width = max((len(c.name) for c in checks), default=0)
     lines = []
     for c in checks:
-        lines.append(f"{c.status.upper():<5} {c.name:<{width}}  {c.detail}")
+        # Details quote env var values and file contents: escaped, one line each.
+        lines.append(f"{c.status.upper():<5} {c.name:<{width}}  {fmt.plain(c.detail)}")
         if c.status == "warn" and c.fix:
-            lines.append(f"{'':<5} {'':<{width}}  fix: {c.fix}")
+            lines.append(f"{'':<5} {'':<{width}}  fix: {fmt.plain(c.fix)}")
     s = doctor_summary(checks)
     lines.append(f"{s['ok']} ok, {s['warn']} warn, {s['info']} info")
     return "\n".join(lines)
