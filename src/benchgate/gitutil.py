@@ -248,17 +248,11 @@ def file_log(
     return _log(top, [*args, "--end-of-options", check_rev(rev), "--", rel])
 
 
-def show_files(top: Path, specs: list[str]) -> dict[str, str | None]:
-    """Many ``rev:path`` contents in one git process (``git cat-file --batch``).
-
-    Each spec maps to its text (UTF-8, undecodable bytes replaced), or None when the
-    object does not exist. One process for hundreds of versions keeps history reads fast.
-    """
-    if not specs:
-        return {}
+def _cat_file(top: Path, mode: str, specs: list[str]) -> bytes:
+    """The output of one ``git cat-file <mode>`` fed ``specs``, one per line."""
     try:
         r = subprocess.run(
-            ["git", "cat-file", "--batch"],
+            ["git", "cat-file", mode],
             cwd=top,
             input="".join(f"{s}\n" for s in specs).encode("utf-8"),
             capture_output=True,
@@ -268,8 +262,19 @@ def show_files(top: Path, specs: list[str]) -> dict[str, str | None]:
     if r.returncode != 0:
         err = r.stderr.decode("utf-8", "replace")
         raise BenchgateError(f"git cat-file failed: {last_line(err)}")
+    return r.stdout
+
+
+def show_files(top: Path, specs: list[str]) -> dict[str, str | None]:
+    """Many ``rev:path`` contents in one git process (``git cat-file --batch``).
+
+    Each spec maps to its text (UTF-8, undecodable bytes replaced), or None when the
+    object does not exist. One process for hundreds of versions keeps history reads fast.
+    """
+    if not specs:
+        return {}
     out: dict[str, str | None] = {}
-    data, pos = r.stdout, 0
+    data, pos = _cat_file(top, "--batch", specs), 0
     for spec in specs:
         nl = data.index(b"\n", pos)
         header = data[pos:nl].decode("utf-8", "replace").split()
@@ -291,19 +296,8 @@ def object_ids(top: Path, specs: list[str]) -> dict[str, str | None]:
     """
     if not specs:
         return {}
-    try:
-        r = subprocess.run(
-            ["git", "cat-file", "--batch-check=%(objectname) %(objecttype)"],
-            cwd=top,
-            input="".join(f"{s}\n" for s in specs).encode("utf-8"),
-            capture_output=True,
-        )
-    except FileNotFoundError:
-        raise BenchgateError("git is not installed (this command reads git history)") from None
-    if r.returncode != 0:
-        err = r.stderr.decode("utf-8", "replace")
-        raise BenchgateError(f"git cat-file failed: {last_line(err)}")
-    lines = r.stdout.decode("utf-8", "replace").splitlines()
+    data = _cat_file(top, "--batch-check=%(objectname) %(objecttype)", specs)
+    lines = data.decode("utf-8", "replace").splitlines()
     out: dict[str, str | None] = {}
     for spec, line in zip(specs, lines, strict=False):
         parts = line.split()
