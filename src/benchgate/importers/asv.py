@@ -30,12 +30,10 @@ from benchgate.importers.base import (
     finite_list,
     group,
     is_number,
-    load_json,
-    looks_like,
+    load_tool_json,
     need,
     obj,
-    origin_of,
-    wrong_format,
+    unknown_version,
 )
 from benchgate.model import RunStatus
 
@@ -90,10 +88,7 @@ def _combos(params: Any, where: str, key: str) -> list[str]:
 
 def read(source: Source, *, origin: str | None = None) -> list[ImportedBench]:
     """The benchmarks of one asv results file, one bench per benchmark module."""
-    where = origin_of(source, origin)
-    data = load_json(source, origin, "an asv results file")
-    if looks_like(data) not in (None, "asv"):
-        wrong_format(data, "asv", where, "", "not asv output")
+    where, data = load_tool_json(source, origin, NAME, "an asv results file")
     if (
         isinstance(data, dict)
         and "results" not in data
@@ -112,12 +107,7 @@ def read(source: Source, *, origin: str | None = None) -> list[ImportedBench]:
     )
     version = data.get("version")
     if version not in KNOWN_VERSIONS:
-        raise BenchgateError(
-            f"unknown asv results version {version!r} "
-            f"(known: {', '.join(map(str, KNOWN_VERSIONS))})",
-            where,
-            "version",
-        )
+        unknown_version("asv results", version, KNOWN_VERSIONS, where)
     declared = _declared_units(source)
     extra: dict[str, Any] = {"tool": NAME}
     for k in ("commit_hash", "env_name", "python"):

@@ -15,9 +15,10 @@ from __future__ import annotations
 import json
 import math
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeGuard
+from typing import Any, NoReturn, TypeGuard
 
 from benchgate.errors import BenchgateError
 from benchgate.model import Measurement, RunStatus
@@ -227,3 +228,24 @@ def wrong_format(data: Any, expected: str, where: str, key: str, problem: str) -
     if other is not None and other != expected:
         raise BenchgateError(f"this is {other} output, not {expected}: use --format {other}", where)
     raise BenchgateError(problem, where, key)
+
+
+def load_tool_json(source: Source, origin: str | None, tool: str, what: str) -> tuple[str, Any]:
+    """``(where, data)``: ``source`` parsed as ``tool``'s JSON (``what`` names it in errors).
+
+    Output of another known tool is refused at once, naming the ``--format`` to use.
+    """
+    where = origin_of(source, origin)
+    data = load_json(source, origin, what)
+    if looks_like(data) not in (None, tool):
+        wrong_format(data, tool, where, "", f"not {tool} output")
+    return where, data
+
+
+def unknown_version(what: str, version: Any, known: Iterable[object], where: str) -> NoReturn:
+    """Refuse a result file of a format version this reader does not know."""
+    raise BenchgateError(
+        f"unknown {what} version {version!r} (known: {', '.join(map(str, known))})",
+        where,
+        "version",
+    )

@@ -27,13 +27,10 @@ from benchgate.importers.base import (
     add_metric,
     arr,
     is_number,
-    load_json,
-    looks_like,
+    load_tool_json,
     need,
     obj,
-    origin_of,
     stem_name,
-    wrong_format,
 )
 from benchgate.model import RunStatus
 from benchgate.run.protocol import infer_from_name
@@ -97,10 +94,7 @@ def read(source: Source, *, origin: str | None = None) -> list[ImportedBench]:
 
     The bench is named after the executable (``context.executable``).
     """
-    where = origin_of(source, origin)
-    data = load_json(source, origin, "Google Benchmark JSON output")
-    if looks_like(data) not in (None, "google-benchmark"):
-        wrong_format(data, "google-benchmark", where, "", "not google-benchmark output")
+    where, data = load_tool_json(source, origin, NAME, "Google Benchmark JSON output")
     need(
         isinstance(data, dict) and "benchmarks" in data and "context" in data,
         where,

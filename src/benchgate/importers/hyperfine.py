@@ -17,13 +17,10 @@ from benchgate.importers.base import (
     add_metric,
     arr,
     finite_list,
-    load_json,
-    looks_like,
+    load_tool_json,
     need,
     obj,
-    origin_of,
     stem_name,
-    wrong_format,
 )
 from benchgate.model import RunStatus
 
@@ -32,10 +29,7 @@ NAME = "hyperfine"
 
 def read(source: Source, *, origin: str | None = None) -> list[ImportedBench]:
     """The commands of one hyperfine JSON export as one bench."""
-    where = origin_of(source, origin)
-    data = load_json(source, origin, "a hyperfine JSON export")
-    if looks_like(data) not in (None, "hyperfine"):
-        wrong_format(data, "hyperfine", where, "", "not hyperfine output")
+    where, data = load_tool_json(source, origin, NAME, "a hyperfine JSON export")
     need(
         isinstance(data, dict) and "results" in data,
         where,

@@ -12,20 +12,17 @@ from __future__ import annotations
 import statistics
 from typing import Any
 
-from benchgate.errors import BenchgateError
 from benchgate.importers.base import (
     ImportedBench,
     Source,
     add_metric,
     arr,
     is_number,
-    load_json,
-    looks_like,
+    load_tool_json,
     need,
     obj,
-    origin_of,
     stem_name,
-    wrong_format,
+    unknown_version,
 )
 from benchgate.model import RunStatus
 
@@ -37,10 +34,7 @@ UNITS = {"second": "s", "byte": "B", "integer": "count"}
 
 def read(source: Source, *, origin: str | None = None) -> list[ImportedBench]:
     """The benchmarks of one pyperf JSON file as one bench."""
-    where = origin_of(source, origin)
-    data = load_json(source, origin, "a pyperf JSON file")
-    if looks_like(data) not in (None, "pyperf"):
-        wrong_format(data, "pyperf", where, "", "not pyperf output")
+    where, data = load_tool_json(source, origin, NAME, "a pyperf JSON file")
     need(
         isinstance(data, dict) and "benchmarks" in data,
         where,
@@ -49,11 +43,7 @@ def read(source: Source, *, origin: str | None = None) -> list[ImportedBench]:
     )
     version = data.get("version")
     if version not in KNOWN_VERSIONS:
-        raise BenchgateError(
-            f"unknown pyperf format version {version!r} (known: {', '.join(KNOWN_VERSIONS)})",
-            where,
-            "version",
-        )
+        unknown_version("pyperf format", version, KNOWN_VERSIONS, where)
     common = data.get("metadata") if isinstance(data.get("metadata"), dict) else {}
     name = stem_name(source, origin, NAME)
     out = ImportedBench(name, extra={"tool": NAME, "tool_version": common.get("perf_version")})

@@ -14,7 +14,6 @@ from __future__ import annotations
 from pathlib import PurePosixPath
 from typing import Any
 
-from benchgate.errors import BenchgateError
 from benchgate.importers.base import (
     ImportedBench,
     Source,
@@ -27,6 +26,7 @@ from benchgate.importers.base import (
     need,
     obj,
     origin_of,
+    unknown_version,
     wrong_format,
 )
 
@@ -61,12 +61,7 @@ def read(source: Source, *, origin: str | None = None) -> list[ImportedBench]:
     need(isinstance(version, str), where, "version", "missing: not a pytest-benchmark JSON file")
     major = version.split(".", 1)[0]
     if not major.isdigit() or int(major) not in KNOWN_MAJOR:
-        raise BenchgateError(
-            f"unknown pytest-benchmark version {version!r} "
-            f"(known: {', '.join(f'{v}.x' for v in KNOWN_MAJOR)})",
-            where,
-            "version",
-        )
+        unknown_version("pytest-benchmark", version, (f"{v}.x" for v in KNOWN_MAJOR), where)
     tool: dict[str, Any] = {"tool": NAME, "tool_version": version}
     commit = data.get("commit_info")
     if isinstance(commit, dict) and isinstance(commit.get("id"), str):
