@@ -90,6 +90,21 @@ def commit_of(env: dict[str, Any]) -> tuple[str, bool]:
     return "", False
 
 
+def _run_filter(branch: str | None, machine: str | None, params: list[Any]) -> str:
+    """The SQL (over ``runs r``) keeping one branch and one machine; appends to ``params``.
+
+    A machine matches by host name or by environment fingerprint.
+    """
+    sql = ""
+    if branch is not None:
+        sql += " AND r.branch = ?"
+        params.append(branch)
+    if machine is not None:
+        sql += " AND (r.machine = ? OR r.fingerprint = ?)"
+        params += [machine, machine]
+    return sql
+
+
 @dataclass
 class StoredRun:
     """A run on its way into the store, with what the run file does not say."""
@@ -248,13 +263,7 @@ class Store:
             "JOIN runs r ON r.id = m.run WHERE m.key = ? AND r.dirty = 0 AND r.commit_sha <> ''"
         )
         params: list[Any] = [key]
-        if branch is not None:
-            sql += " AND r.branch = ?"
-            params.append(branch)
-        if machine is not None:
-            sql += " AND (r.machine = ? OR r.fingerprint = ?)"
-            params += [machine, machine]
-        sql += " ORDER BY r.started, r.id"
+        sql += _run_filter(branch, machine, params) + " ORDER BY r.started, r.id"
         # One pass over the rows (10,000 for 10,000 runs): per commit its values and its
         # newest run's time, branch and machine. Plain lists: this loop is history's cost.
         values_of: dict[str, list[float]] = {}
@@ -386,13 +395,7 @@ class Store:
                 )
             sql += " AND r.commit_sha LIKE ?"
             params.append(commit.lower() + "%")
-        if branch is not None:
-            sql += " AND r.branch = ?"
-            params.append(branch)
-        if machine is not None:
-            sql += " AND (r.machine = ? OR r.fingerprint = ?)"
-            params += [machine, machine]
-        sql += " ORDER BY r.started, r.id"
+        sql += _run_filter(branch, machine, params) + " ORDER BY r.started, r.id"
         rows = self.db.query(sql, params)
         metrics: dict[int, dict[str, Measurement]] = {}
         ids = [int(r[0]) for r in rows]
