@@ -278,15 +278,9 @@ def _reason_line(plan: RefreshPlan) -> str:
     return f"**Reason:** {fmt.md_text(reason)} ({fmt.md_text(label)}) — {why}"
 
 
-def refresh_section(plan: RefreshPlan) -> str:
-    """The ``refresh`` block of report.md."""
-    lines = [
-        f"## Last baseline refresh ({plan.date}, reason: {plan.options.reason})",
-        "",
-        "_Written by `benchgate refresh`; text outside the benchgate blocks is kept._",
-        "",
-        _reason_line(plan),
-        "",
+def _how_measured(plan: RefreshPlan, runs_heading: str) -> list[str]:
+    """Environment, commands, and runs sections: the same in report.md and the PR body."""
+    return [
         "### Environment",
         "",
         *environment_table(plan.env, *_disturbed(plan)),
@@ -297,9 +291,22 @@ def refresh_section(plan: RefreshPlan) -> str:
         "",
         *command_lines(plan.runs_used),
         "",
-        "### Runs and aggregation",
+        f"### {runs_heading}",
         "",
         runs_summary(plan),
+    ]
+
+
+def refresh_section(plan: RefreshPlan) -> str:
+    """The ``refresh`` block of report.md."""
+    lines = [
+        f"## Last baseline refresh ({plan.date}, reason: {plan.options.reason})",
+        "",
+        "_Written by `benchgate refresh`; text outside the benchgate blocks is kept._",
+        "",
+        _reason_line(plan),
+        "",
+        *_how_measured(plan, "Runs and aggregation"),
         "",
         "### Refreshed keys",
         "",
@@ -423,19 +430,7 @@ def pr_body(plan: RefreshPlan, config: Config, report_written: bool = True) -> s
         "",
         f"_{fmt.md_text(plan.decision)}_",
         "",
-        "### Environment",
-        "",
-        *environment_table(plan.env, *_disturbed(plan)),
-        "",
-        *dependency_lines(plan.env),
-        "",
-        "### Commands",
-        "",
-        *command_lines(plan.runs_used),
-        "",
-        "### Repetitions and aggregation",
-        "",
-        runs_summary(plan),
+        *_how_measured(plan, "Repetitions and aggregation"),
         "",
         "### Changes",
         "",
