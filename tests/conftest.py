@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
+import random
 import subprocess
 import textwrap
 import uuid
 from collections.abc import Callable, Iterator
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +20,7 @@ from click.testing import CliRunner, Result
 from benchgate.cli import main
 from benchgate.machine.environment import fingerprint
 from benchgate.model import Measurement, RunRecord, RunStatus
+from benchgate.store.series import Point, Refresh, Series
 from pgserver import PgUnavailable, temporary_cluster
 
 
@@ -157,3 +161,50 @@ def pg_url(pg_server: str) -> str:
     with psycopg.connect(pg_server, autocommit=True) as conn:
         conn.execute(f"CREATE DATABASE {name}")
     return pg_server.rsplit("/", 1)[0] + "/" + name
+
+
+# --- metric histories (trend, dashboard, history rendering) -------------------------------
+
+
+def noise(n: int, seed: int, level: float = 1000.0, cv: float = 0.02) -> list[float]:
+    """``n`` values with gaussian noise of ``cv`` around ``level``."""
+    rng = random.Random(seed)
+    return [level * rng.gauss(1.0, cv) for _ in range(n)]
+
+
+def steps(levels: list[tuple[int, float]], seed: int, cv: float = 0.01) -> list[float]:
+    """``[(points, level), ...]`` with gaussian noise of ``cv`` around each level."""
+    rng = random.Random(seed)
+    return [lvl * rng.gauss(1.0, cv) for n, lvl in levels for _ in range(n)]
+
+
+def make_series(
+    values: list[float],
+    key: str = "b.m",
+    higher_is_better: bool = True,
+    unit: str = "ops/sec",
+    **kw: object,
+) -> Series:
+    """A metric's history: one point per value, an hour apart, baseline 1000."""
+    pts = tuple(
+        Point(
+            commit=hashlib.sha1(str(i).encode()).hexdigest(),
+            time=(datetime(2026, 1, 1, tzinfo=timezone.utc) + timedelta(hours=i)).isoformat(),
+            value=v,
+            n=5,
+            lo=v * 0.99,
+            hi=v * 1.01,
+            stdev=v * 0.005,
+            baseline=1000.0,
+        )
+        for i, v in enumerate(values)
+    )
+    return Series(key=key, unit=unit, higher_is_better=higher_is_better, points=pts, **kw)  # type: ignore[arg-type]
+
+
+def with_refresh(s: Series, at: int, value: float, reason: str) -> Series:
+    """``s`` with one baseline refresh at its point ``at``."""
+    point = s.points[at]
+    return Series(
+        **{**s.__dict__, "refreshes": (Refresh(point.commit, point.time, value, reason),)}
+    )

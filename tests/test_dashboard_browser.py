@@ -14,10 +14,10 @@ from typing import Any
 
 import pytest
 
-from benchgate.store.series import Refresh, Series
+from benchgate.store.series import Series
 from benchgate.trend.analyze import analyze
 from benchgate.trend.dashboard import build_site, slug
-from test_trend import make_series, noise, steps
+from conftest import make_series, noise, steps, with_refresh
 from test_trend_cli import EVIL
 
 CHROMIUM = os.environ.get("BENCHGATE_CHROMIUM", "/usr/bin/chromium")
@@ -59,12 +59,7 @@ def browser() -> Any:
 
 def site_series() -> list[Series]:
     reg = make_series(steps([(70, 1000.0), (30, 860.0)], seed=1), key="codec.encode_MBps")
-    reg = Series(
-        **{
-            **reg.__dict__,
-            "refreshes": (Refresh(reg.points[20].commit, reg.points[20].time, 1000.0, "deps"),),
-        }
-    )
+    reg = with_refresh(reg, 20, 1000.0, "deps")
     lat = make_series(noise(60, 2, level=5.0), key="codec.latency_ms", higher_is_better=False)
     evil = make_series(noise(40, 3), key=EVIL)
     return [reg, lat, evil]

@@ -8,7 +8,6 @@ PR comment, step summary, annotations, JUnit, report.md, the refresh report and 
 
 from __future__ import annotations
 
-import random
 import re
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -48,11 +47,10 @@ from benchgate.render.junit import junit_xml
 from benchgate.render.report import render_out_report, render_text
 from benchgate.run.results import write_bench_runs
 from benchgate.run.runner import Progress
-from benchgate.store.series import Point, Series
 from benchgate.trend.analyze import TrendOptions, analyze
 from benchgate.trend.render import render_markdown as trend_markdown
 from benchgate.trend.render import render_text as trend_text
-from conftest import make_env, make_runs
+from conftest import make_env, make_runs, make_series, steps
 
 # --- numbers and lists --------------------------------------------------------------
 
@@ -395,22 +393,7 @@ def test_an_error_message_stays_on_one_line(tmp_path: Path) -> None:
 
 def _hostile_trend() -> list[Any]:
     """A metric with a hostile key and unit whose level drops by 12% at point 90."""
-    rng = random.Random(1)
-    values = [(1000.0 if i < 90 else 880.0) * rng.gauss(1.0, 0.01) for i in range(100)]
-    points = tuple(
-        Point(
-            commit=f"{i:040x}",
-            time=f"2026-01-01T{i % 24:02d}:00:00+00:00",
-            value=v,
-            n=5,
-            lo=v * 0.99,
-            hi=v * 1.01,
-            stdev=v * 0.005,
-            baseline=1000.0,
-        )
-        for i, v in enumerate(values)
-    )
-    return [analyze(Series(key=KEY, unit=UNIT, higher_is_better=True, points=points))]
+    return [analyze(make_series(steps([(90, 1000.0), (10, 880.0)], seed=1), key=KEY, unit=UNIT))]
 
 
 def test_trend_outputs_keep_hostile_keys_in_place() -> None:

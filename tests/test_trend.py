@@ -3,17 +3,14 @@
 from __future__ import annotations
 
 import csv
-import hashlib
 import io
 import json
 import math
 import random
 import re
-from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from benchgate.store.series import Point, Series
 from benchgate.trend.analyze import (
     TrendOptions,
     TrendStatus,
@@ -31,37 +28,7 @@ from benchgate.trend.render import (
     render_markdown,
     render_text,
 )
-
-
-def noise(n: int, seed: int, level: float = 1000.0, cv: float = 0.02) -> list[float]:
-    rng = random.Random(seed)
-    return [level * rng.gauss(1.0, cv) for _ in range(n)]
-
-
-def steps(levels: list[tuple[int, float]], seed: int, cv: float = 0.01) -> list[float]:
-    """``[(points, level), ...]`` with gaussian noise of ``cv`` around each level."""
-    rng = random.Random(seed)
-    return [lvl * rng.gauss(1.0, cv) for n, lvl in levels for _ in range(n)]
-
-
-def make_series(
-    values: list[float], key: str = "b.m", higher_is_better: bool = True, **kw: object
-) -> Series:
-    pts = tuple(
-        Point(
-            commit=hashlib.sha1(str(i).encode()).hexdigest(),
-            time=(datetime(2026, 1, 1, tzinfo=timezone.utc) + timedelta(hours=i)).isoformat(),
-            value=v,
-            n=5,
-            lo=v * 0.99,
-            hi=v * 1.01,
-            stdev=v * 0.005,
-            baseline=1000.0,
-        )
-        for i, v in enumerate(values)
-    )
-    return Series(key=key, unit="ops/sec", higher_is_better=higher_is_better, points=pts, **kw)  # type: ignore[arg-type]
-
+from conftest import make_series, noise, steps
 
 # --- the t distribution -------------------------------------------------------------------
 

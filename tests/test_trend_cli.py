@@ -24,10 +24,10 @@ import benchgate.store
 from benchgate.ci import ci_template
 from benchgate.cli import main
 from benchgate.errors import BenchgateError
-from benchgate.store.series import Refresh, Series
+from benchgate.store.series import Series
 from benchgate.trend.analyze import analyze, is_date, parse_time
 from benchgate.trend.dashboard import build_site, page_data, script_json, slug
-from test_trend import make_series, noise, steps
+from conftest import make_series, noise, steps, with_refresh
 
 # The module, not the command of the same name that benchgate.cli exports.
 trend_cli = importlib.import_module("benchgate.cli.trend")
@@ -63,12 +63,7 @@ class MemoryStore:
 
 def sample_series() -> list[Series]:
     reg = make_series(steps([(90, 1000.0), (10, 870.0)], seed=1), key="codec.encode_MBps")
-    reg = Series(
-        **{
-            **reg.__dict__,
-            "refreshes": (Refresh(reg.points[30].commit, reg.points[30].time, 1000.0, "deps"),),
-        }
-    )
+    reg = with_refresh(reg, 30, 1000.0, "deps")
     stable = make_series(noise(60, 2, level=5.0), key="codec.latency_ms", higher_is_better=False)
     evil = make_series(noise(40, 3), key=EVIL)
     return [reg, stable, evil]
