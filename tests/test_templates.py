@@ -74,6 +74,29 @@ def _substitute(text: str, env: dict[str, str]) -> str:
     return re.sub(r"\$([A-Za-z_][A-Za-z0-9_]*)", one, text)
 
 
+def benchgate_calls(line: str, env: dict[str, str]) -> list[tuple[str, list[str]]]:
+    """(segment, argv after ``benchgate``) of every benchgate call in one shell line."""
+    calls = []
+    for seg in re.split(r"&&|\|\||;|\|", line):
+        seg = _SHELL_PREFIX.sub("", seg.strip())
+        if not seg.startswith("benchgate "):
+            continue
+        words = shlex.split(_substitute(seg, env), comments=True)
+        args: list[str] = []
+        skip_next = False
+        for w in words[1:]:
+            if skip_next:
+                skip_next = False
+                continue
+            m = _REDIRECT.match(w)
+            if m:
+                skip_next = not m.group(1)  # `> file` takes the next word
+                continue
+            args.append(w)
+        calls.append((seg, args))
+    return calls
+
+
 def command_lines(kind: str) -> list[tuple[str, str, list[str]]]:
     """(job, raw segment, argv after ``benchgate``) for every benchgate call in a template."""
     out = []
@@ -81,23 +104,7 @@ def command_lines(kind: str) -> list[tuple[str, str, list[str]]]:
         for raw in script.replace("\\\n", " ").splitlines():
             if raw.strip().startswith("#"):
                 continue
-            for seg in re.split(r"&&|\|\||;|\|", raw):
-                seg = _SHELL_PREFIX.sub("", seg.strip())
-                if not seg.startswith("benchgate "):
-                    continue
-                words = shlex.split(_substitute(seg, env), comments=True)
-                args: list[str] = []
-                skip_next = False
-                for w in words[1:]:
-                    if skip_next:
-                        skip_next = False
-                        continue
-                    m = _REDIRECT.match(w)
-                    if m:
-                        skip_next = not m.group(1)  # `> file` takes the next word
-                        continue
-                    args.append(w)
-                out.append((job, seg, args))
+            out += [(job, seg, args) for seg, args in benchgate_calls(raw, env)]
     return out
 
 

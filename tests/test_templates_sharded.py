@@ -4,7 +4,6 @@ shard jobs and one gate job, and every benchgate command line parsing with the r
 from __future__ import annotations
 
 import re
-import shlex
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -18,7 +17,7 @@ from benchgate.config import Config
 from benchgate.errors import BenchgateError
 from benchgate.project.scaffold import sharded_ci_template
 from benchgate.run.shard import parse_shard
-from test_templates import _REDIRECT, _SHELL_PREFIX, _substitute, parse
+from test_templates import _substitute, benchgate_calls, parse
 
 N = 8
 
@@ -58,23 +57,7 @@ def _commands(kind: str, doc: dict[str, Any]) -> list[tuple[str, str, list[str]]
             if m and m.group(1) not in env:
                 env[m.group(1)] = _substitute(m.group(2).strip('"'), env)
                 continue
-            for seg in raw.replace("&&", ";").replace("||", ";").replace("|", ";").split(";"):
-                seg = _SHELL_PREFIX.sub("", seg.strip())
-                if not seg.startswith("benchgate "):
-                    continue
-                words = shlex.split(_substitute(seg, env), comments=True)
-                args: list[str] = []
-                skip = False
-                for w in words[1:]:
-                    if skip:
-                        skip = False
-                        continue
-                    m = _REDIRECT.match(w)
-                    if m:
-                        skip = not m.group(1)
-                        continue
-                    args.append(w)
-                out.append((job, seg, args))
+            out += [(job, seg, args) for seg, args in benchgate_calls(raw, env)]
     return out
 
 
