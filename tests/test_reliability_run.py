@@ -22,8 +22,9 @@ import psutil
 import pytest
 from click.testing import Result
 
+from benchgate.judge.compare import compare
 from benchgate.judge.reduce import reduce_runs
-from benchgate.model import RESULTS_SCHEMA
+from benchgate.model import RESULTS_SCHEMA, Baseline, BenchSummary, ReducedSet, Status
 from benchgate.run.results import write_bench_runs
 from conftest import const_bench, make_runs, write_baselines
 
@@ -345,6 +346,25 @@ def test_a_unit_switching_between_runs_is_an_error_not_a_mix(
     assert r.exit_code == 1, r.output
     assert "unit changed between runs" in r.output
     assert "ERROR" in r.output
+
+
+def test_a_unit_switch_survives_reduced_json_old_and_new() -> None:
+    runs = make_runs("a", {"lat": [10.0, 10.0]}, unit="ms", hib=False)
+    runs += make_runs("a", {"lat": [5.0, 5.0]}, unit="ops/sec", hib=True, prefix="b")
+    reduced = reduce_runs({"a": runs})
+    (why,) = [st["reason"] for st in reduced.benches["a"].metric_status.values()]
+    assert why.startswith("unit changed between runs") and "a.lat" not in reduced.metrics
+    written = reduced.benches["a"].to_dict()
+    # Files written before the merge of the two fields kept unit switches in metric_errors.
+    older = {k: v for k, v in written.items() if k != "metric_status"}
+    older["metric_errors"] = {"a.lat": why}
+    base = {"a.lat": Baseline("a.lat", 10.0, "ms", 0.15, 0.05, False, None, {})}
+    for d in (written, older):
+        summary = BenchSummary.from_dict(json.loads(json.dumps(d)))
+        assert summary.metric_status == {"lat": {"status": "error", "reason": why}}
+        judged = compare(ReducedSet("median", {}, {"a": summary}, []), base)
+        (v,) = [v for v in judged.verdicts if v.key == "a.lat"]
+        assert v.status is Status.ERROR and v.reason == why
 
 
 def test_cpu_list_beyond_the_machine_is_one_line(

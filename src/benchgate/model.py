@@ -388,11 +388,10 @@ class BenchSummary:
     reason: str | None = None
     disturbed_runs: int = 0
     dropped_runs: int = 0
-    # Metrics that cannot be reduced (e.g. their unit changed between runs): key -> why.
-    # They are ERROR verdicts, never values.
-    metric_errors: dict[str, str] = field(default_factory=dict)
-    # Metrics the tool reported as failed or skipped in every run (an imported or pytest
-    # bench: one failing test is one ERROR row, not a lost bench): name -> {status, reason}.
+    # Metrics with no value, each an ERROR or SKIPPED verdict: name -> {status, reason}.
+    # Either the tool reported it failed or skipped in every run (an imported or pytest
+    # bench: one failing test is one ERROR row, not a lost bench), or it cannot be reduced
+    # (its unit changed between runs: medians of ops/sec and ms together mean nothing).
     metric_status: dict[str, dict[str, str]] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -413,13 +412,19 @@ class BenchSummary:
             if not isinstance(v, int) or isinstance(v, bool) or v < 0:
                 raise ValueError(f"{name} must be a non-negative integer, got {_shown(v)}")
             counts[name] = v
-        errors = _opt_obj(d.get("metric_errors"), "metric_errors")
+        bench = _name(d.get("bench"), "bench")
+        failed = _metric_status(d.get("metric_status"))
+        # reduced.json written before metric_status held unit changes too: a separate
+        # metric_errors, full key -> reason.
+        for key, why in _opt_obj(d.get("metric_errors"), "metric_errors").items():
+            key = _name(key, "metric key")
+            name = key[len(bench) + 1 :] if key.startswith(f"{bench}.") else key
+            failed[name] = {"status": "error", "reason": _text(why, "reason")}
         return cls(
-            bench=_name(d.get("bench"), "bench"),
+            bench=bench,
             status=RunStatus(status),
             reason=clean_text(_text(d.get("reason"), "reason", optional=True)) or None,
-            metric_errors={_name(k, "metric key"): _text(v, "reason") for k, v in errors.items()},
-            metric_status=_metric_status(d.get("metric_status")),
+            metric_status=failed,
             **counts,
         )
 

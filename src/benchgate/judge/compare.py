@@ -107,8 +107,6 @@ def _absent_verdict(key: str, b: Baseline, bench: BenchSummary | None) -> Verdic
         reason = failed.get("reason") or status.value
     elif bench is None:
         status, reason = Status.MISSING, "its bench did not run"
-    elif key in bench.metric_errors:
-        status, reason = Status.ERROR, bench.metric_errors[key]
     elif bench.status is RunStatus.SKIPPED:
         status, reason = Status.SKIPPED, bench.reason or "skipped"
     elif bench.status is RunStatus.ERROR:
@@ -171,9 +169,6 @@ def compare(reduced: ReducedSet, baselines: dict[str, Baseline]) -> Comparison:
                     reason=failed.get("reason"),
                 )
             )
-        for key, why in bench.metric_errors.items():
-            if key not in baselines:
-                verdicts.append(Verdict(key, Status.ERROR, None, None, None, None, reason=why))
         if name in covered or bench.status is RunStatus.OK:
             continue
         status = Status.SKIPPED if bench.status is RunStatus.SKIPPED else Status.ERROR

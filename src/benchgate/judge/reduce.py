@@ -90,7 +90,10 @@ def reduce_bench(
             seen = ", ".join(
                 f"{u!r} ({'higher' if hib else 'lower'} is better)" for u, hib in kinds
             )
-            summary.metric_errors[f"{bench}.{name}"] = f"unit changed between runs: {seen}"
+            summary.metric_status[name] = {
+                "status": "error",
+                "reason": f"unit changed between runs: {seen}",
+            }
             continue
         values = [r.metrics[name].value for r in with_metric]
         sample_cvs = [
