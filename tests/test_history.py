@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
 
+from benchgate.baselines.file import baselines_lock
 from benchgate.baselines.history import (
     baselines_log,
     diff_entries,
@@ -133,6 +137,31 @@ def test_revert_restores_only_baselines(project: Path) -> None:
     # Reverting to what is already there writes nothing.
     again = revert_baselines(config, "HEAD~2")
     assert not again.written and again.diff == ""
+
+
+def test_revert_waits_for_a_writer_holding_the_baselines_lock(project: Path) -> None:
+    config = load_config(project)
+    target = baselines_lock(config)
+    assert project.parent / ".git" in target.parents  # nothing new in the work tree
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import time\nfrom benchgate.fsutil import locked\n"
+            f"with locked({str(target)!r}):\n    print('held', flush=True)\n    time.sleep(1.5)\n",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+        t0 = time.monotonic()
+        result = revert_baselines(config, "HEAD~3")
+        waited = time.monotonic() - t0
+    finally:
+        holder.wait(10)
+    assert waited > 0.5 and result.written
+    assert config.baselines_path.read_text() == V1
 
 
 def test_revert_keeps_bytes_exactly(project: Path) -> None:

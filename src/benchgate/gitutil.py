@@ -96,6 +96,16 @@ def toplevel(root: Path) -> Path:
     return Path(r.stdout.strip()).resolve()
 
 
+def git_dir(root: Path) -> Path | None:
+    """The git folder of the checkout holding ``root`` (``.git``), or None outside one."""
+    try:
+        r = git(["rev-parse", "--absolute-git-dir"], root, timeout=10)
+    except BenchgateError:
+        return None
+    out = r.stdout.strip()
+    return Path(out) if r.returncode == 0 and out else None
+
+
 def resolve_rev(top: Path, rev: str, option: str = "REV") -> str:
     """The full commit hash ``rev`` names (BenchgateError naming ``option`` if unknown)."""
     check_rev(rev, option)

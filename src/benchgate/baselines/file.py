@@ -12,8 +12,9 @@ import math
 from pathlib import Path
 from typing import Any
 
+from benchgate.config import Config
 from benchgate.errors import BenchgateError
-from benchgate.gitutil import relpath, resolve_rev, show_file, toplevel
+from benchgate.gitutil import git_dir, relpath, resolve_rev, show_file, toplevel
 from benchgate.model import DEFAULT_DEGRADATION, DEFAULT_WARN, Baseline
 
 # Bounds on what a reviewed file of reference numbers can hold. A number with more digits
@@ -237,3 +238,15 @@ def load_baselines_at(
             key=option,
         )
     return parse_baselines_text(text, f"{rel} at {rev}", default_degradation, default_warn)
+
+
+def baselines_lock(config: Config) -> Path:
+    """What every writer of baselines.json and report.md locks (``fsutil.locked``).
+
+    Held across the whole read-modify-write, so a refresh and a revert at the same time
+    wait for each other instead of one silently undoing the other. The lock file lives in
+    the git folder, so nothing new appears in the work tree (a refresh PR's scope, ``git
+    status``); outside a git checkout it sits beside baselines.json.
+    """
+    top = git_dir(config.root)
+    return top / "benchgate-baselines.json" if top is not None else config.baselines_path

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from benchgate.baselines.file import baselines_lock
 from benchgate.baselines.history import (
     HistoryEntry,
     baselines_log,
@@ -38,7 +39,7 @@ from benchgate.cli.common import format_option, get_config, split_list
 from benchgate.cli.measure import out_dir_option, resolve_out_dir
 from benchgate.cli.shard import class_line, machine_option
 from benchgate.errors import BenchgateError
-from benchgate.fsutil import atomic_write_text
+from benchgate.fsutil import atomic_write_text, locked
 from benchgate.judge.gate import load_out_dir
 from benchgate.machine.classes import (
     choose_for_change,
@@ -184,6 +185,11 @@ def refresh(
     runs = choice.runs if choice.runs is not None else runs
     if choice.cls is not None:
         click.echo(choice.line())
+    if not dry_run:
+        # baselines.json and report.md are read, planned against and rewritten under the
+        # baselines lock (released when the command ends): a concurrent refresh or revert
+        # waits instead of being overwritten.
+        ctx.with_resource(locked(baselines_lock(config)))
     if choice.cls is not None and not config.baselines_path.exists():
         text = "{}\n"  # a class's first baselines: written by this refresh
     else:
