@@ -343,8 +343,9 @@ def rule_regression(ctx: ReviewContext) -> CheckItem:
             continue
         if ACCEPTED_REGRESSION_MARK not in d.record_text.lower():
             regressions.append(
-                f"`{d.key}`: {fmt.pct(-worse_shift(o, n, hib) * 100)} the worse way (from {o:g} "
-                f"to {n:g}), past its {deg * 100:.0f}% degradation threshold, and the notes "
+                f"`{d.key}`: {fmt.pct(-worse_shift(o, n, hib) * 100)} the worse way (from "
+                f"{fmt.stored_value(o)} to {fmt.stored_value(n)}), past its {fmt.share(deg)} "
+                "degradation threshold, and the notes "
                 f'record no "{ACCEPTED_REGRESSION_MARK}"'
             )
     return CheckItem(
@@ -457,8 +458,9 @@ def evidence_mismatches(deltas: list[EntryDelta], evidence: ReducedSet) -> list[
         hi = m.spread.max * (1 + EVIDENCE_TOLERANCE)
         if not lo <= v <= hi:
             out.append(
-                f"`{d.key}`: {v:g} is outside the {m.spread.n} runs' range "
-                f"[{m.spread.min:g}, {m.spread.max:g}] ({m.method} {m.value:g})"
+                f"`{d.key}`: {fmt.stored_value(v)} is outside the {m.spread.n} runs' range "
+                f"[{fmt.stored_value(m.spread.min)}, {fmt.stored_value(m.spread.max)}] "
+                f"({m.method} {fmt.stored_value(m.value)})"
             )
     return out
 

@@ -17,6 +17,7 @@ from benchgate.cli.common import format_option, get_config
 from benchgate.config import Config
 from benchgate.errors import BenchgateError
 from benchgate.machine.classes import ClassChoice
+from benchgate.render import fmt as show
 from benchgate.run.discovery import Bench, discover, select
 from benchgate.run.merge import as_dict, merge_out_dirs, merge_summary
 from benchgate.run.shard import ShardPlan, parse_shard, plan_shards, recorded_durations
@@ -114,7 +115,8 @@ def render_plan(plan: ShardPlan, repeat: int, source: str) -> str:
         over = (plan.longest / plan.bound - 1) * 100 if plan.bound else 0.0
         lines.append(
             f"longest shard {_fmt_seconds(plan.longest * repeat)}, ideal (total/{plan.n}) "
-            f"{_fmt_seconds(plan.ideal * repeat)}, {over:.1f}% above the lower bound "
+            f"{_fmt_seconds(plan.ideal * repeat)}, {show.pct(over, signed=False)} above the "
+            "lower bound "
             f"max(ideal, longest bench) = {_fmt_seconds(plan.bound * repeat)}; "
             f"x{repeat} run{'s' if repeat != 1 else ''} per bench"
         )

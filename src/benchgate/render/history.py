@@ -50,10 +50,10 @@ def _rows(s: Series) -> list[list[str]]:
                 p.commit[:12],
                 p.time[:16].replace("T", " "),
                 fmt.num(p.value),
-                f"{fmt.num(p.lo)}–{fmt.num(p.hi)} ±{cv:.1f}%",
+                f"{fmt.num(p.lo)}–{fmt.num(p.hi)} ±{fmt.pct(cv, signed=False)}",
                 str(p.n),
                 fmt.num(p.baseline) if p.baseline is not None else "-",
-                f"{delta:+.1f}%" if delta is not None else "-",
+                fmt.pct(delta),
                 p.branch or "-",
             ]
         )
