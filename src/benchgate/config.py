@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from benchgate.errors import BenchgateError
+from benchgate.selection import MetricRules, RuleError, parse_metric_rules
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -45,6 +46,10 @@ class Config:
     # check: baselines.json changed on the base branch within this many days = rapid edit.
     rapid_edit_days: int = 7
     min_runs: int = 5
+    # [tool.benchgate.metrics.<bench>]: which metrics gate, renames, informational ones.
+    metrics: dict[str, MetricRules] = field(default_factory=dict)
+    # How `ab` makes each side importable: "pythonpath" (its tree first) or "venv" (built).
+    ab_build: str = "pythonpath"
     source: Path | None = None  # the pyproject.toml read, if any
 
     def path(self, rel: str | Path) -> Path:
@@ -99,7 +104,11 @@ _TYPES: dict[str, tuple[type, ...]] = {
     "disturbed_share": (int, float),
     "rapid_edit_days": (int,),
     "min_runs": (int,),
+    "metrics": (dict,),
+    "ab_build": (str,),
 }
+
+AB_BUILDS = ("pythonpath", "venv")
 
 
 def load_config(root: Path | None = None) -> Config:
@@ -132,6 +141,18 @@ def load_config(root: Path | None = None) -> Config:
             # Added to the method's defaults, not instead of them: a project that adds
             # PYTHONPATH keeps PYTHONHASHSEED=0. A default is changed by naming it.
             val = {**DEFAULT_ENV, **{str(k): str(v) for k, v in val.items()}}
+        if name == "metrics":
+            try:
+                val = parse_metric_rules(val)
+            except RuleError as exc:
+                where = ".".join(p for p in ("tool.benchgate.metrics", exc.key) if p)
+                raise BenchgateError(exc.problem, pyproject, where) from None
+        if name == "ab_build" and val not in AB_BUILDS:
+            raise BenchgateError(
+                f"must be one of {', '.join(AB_BUILDS)}, got {val!r}",
+                pyproject,
+                "tool.benchgate.ab_build",
+            )
         values[name] = val
     cfg = replace(cfg, source=pyproject, **values)
     for name in ("degradation_pct_max", "variance_pct_warn", "disturbed_share"):

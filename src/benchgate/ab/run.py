@@ -588,6 +588,7 @@ def run_ab(
                 env=side_env(bench_env, tree),
                 argv=argv,
                 disturbed_share=config.disturbed_share,
+                metric_rules=config.metrics,
             )
             opts.out_dir.mkdir(parents=True, exist_ok=True)
             _clear_results(opts.out_dir)
@@ -742,7 +743,7 @@ HEADERS += ["BASELINES", "NOTE"]
 def summary_lines(result: ABResult) -> list[str]:
     """The counts, the gate's outcome and, if any, the metrics the machine explains."""
     c = result.counts()
-    counts = ", ".join(f"{c[s]} {s.label}" for s in STATUS_ORDER)
+    counts = ", ".join(f"{c[s]} {s.label}" for s in STATUS_ORDER if s is not Status.INFO or c[s])
     outcome = "gate failed" if result.gating() else "gate passed"
     lines = [f"benchgate ab: {counts} -- {outcome} (on the paired verdicts)"]
     machine = [

@@ -235,6 +235,7 @@ def run(
         env=env,
         argv=["benchgate", *sys.argv[1:]] if Path(sys.argv[0]).name != "runner.py" else sys.argv,
         disturbed_share=config.disturbed_share,
+        metric_rules=config.metrics,
     )
     display = _Display(live=sys.stderr.isatty())
     t0 = time.perf_counter()

@@ -102,6 +102,7 @@ def demo(ctx: click.Context, dest: str | None, repeat: int, strict: bool) -> Non
         env=dict(config.env),
         argv=["benchgate", "demo", *sys.argv[2:]],
         disturbed_share=config.disturbed_share,
+        metric_rules=config.metrics,
     )
 
     def progress(ev: Progress) -> None:

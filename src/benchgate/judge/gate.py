@@ -125,7 +125,10 @@ def compare_with_baselines(
     from benchgate.judge.confidence import annotate  # intervals and "unsure": extra information
 
     comparison = compare(reduced, baselines)
-    comparison.warnings = comparison_warnings(runs, reduced, comparison, baseline_env)
+    comparison.warnings = [
+        *comparison_warnings(runs, reduced, comparison, baseline_env),
+        *comparison.warnings,  # compare's own notes (renamed metrics)
+    ]
     annotate(comparison, reduced, baselines, runs)
     return comparison
 

@@ -33,6 +33,7 @@ STATUS_ICON = {
     Status.SKIPPED: "⏭️",
     Status.IMPROVED: "🚀",
     Status.PASS: "✅",
+    Status.INFO: "ℹ️",
 }
 
 # The paths the templates are written with; ci_template() swaps in the project's own.

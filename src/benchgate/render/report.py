@@ -17,12 +17,25 @@ def fmt_num(x: float | None) -> str:
     if x == 0 or not math.isfinite(x):
         return f"{x:g}"
     mag = math.floor(math.log10(abs(x)))
+    if mag >= 15:  # a 75-digit number would stretch every table it is in
+        return f"{x:.3e}"
     if mag >= 4:
         return f"{x:,.0f}"
     if mag >= -3:
         decimals = max(0, 3 - mag)
         return f"{x:,.{decimals}f}"
     return f"{x:.3e}"
+
+
+def fmt_info(value: Any, limit: int = 40) -> str:
+    """An informational value for a table: numbers as fmt_num, anything else as clipped text."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        try:
+            return fmt_num(float(value))
+        except OverflowError:
+            pass
+    text = str(value).replace("|", "\\|").replace("\n", " ")
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def fmt_pct(x: float | None, signed: bool = True) -> str:
@@ -35,7 +48,8 @@ def fmt_pct(x: float | None, signed: bool = True) -> str:
 def counts_line(comparison: Comparison) -> str:
     """Every status counted, attention-needing first: never an average that hides one."""
     c = comparison.counts()
-    return ", ".join(f"{c[s]} {s.label}" for s in STATUS_ORDER)
+    # INFO rows never gate: counted only when there are some.
+    return ", ".join(f"{c[s]} {s.label}" for s in STATUS_ORDER if s is not Status.INFO or c[s])
 
 
 def gate_passed(comparison: Comparison, allow: set[Status] | None = None) -> bool:
@@ -62,7 +76,7 @@ def _note(v: Any) -> str:
         bits.append(f"PR proposes {fmt_num(v.proposed)}")
     if v.added_with_baseline:
         bits.append("baseline added by this change")
-    if v.reason and v.status in (Status.SKIPPED, Status.ERROR, Status.MISSING):
+    if v.reason and v.status in (Status.SKIPPED, Status.ERROR, Status.MISSING, Status.INFO):
         bits.append(v.reason.splitlines()[0][:120])
     return "; ".join(bits)
 
@@ -199,6 +213,18 @@ def render_out_report(
             f"| `{m.key}` | {fmt_num(m.value)} | {m.unit} | {s.n} | {fmt_num(s.min)} | "
             f"{fmt_num(s.max)} | {s.cv * 100:.1f}% | {s.iqr_rel * 100:.1f}% |"
         )
+    if reduced.info:
+        lines += [
+            "",
+            "## Informational metrics",
+            "",
+            "Recorded and shown, never gated (`info` in `[tool.benchgate.metrics]`).",
+            "",
+            "| key | value | n |",
+            "| --- | ---: | ---: |",
+        ]
+        for key, entry in reduced.info.items():
+            lines.append(f"| `{key}` | {fmt_info(entry.get('value'))} | {entry.get('n', '-')} |")
     not_ok = [b for b in reduced.benches.values() if b.status is not RunStatus.OK or b.reason]
     if not_ok:
         lines += ["", "## Skipped and failed benches", ""]

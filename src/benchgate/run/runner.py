@@ -31,6 +31,7 @@ from benchgate.model import RunRecord, RunStatus
 from benchgate.run.discovery import Bench
 from benchgate.run.protocol import SKIP_EXIT_CODE, parse_output
 from benchgate.run.results import RunWriter, bench_file
+from benchgate.selection import MetricRules, rules_for
 
 STDERR_TAIL_CHARS = 4000
 # Only the end of a bench's output matters (the last JSON object, the last stderr lines):
@@ -56,6 +57,8 @@ class RunOptions:
     env: dict[str, str] = field(default_factory=dict)
     argv: list[str] = field(default_factory=list)  # the benchgate command line, for the record
     disturbed_share: float = 0.25
+    # [tool.benchgate.metrics]: per bench, which metrics gate and under which name.
+    metric_rules: dict[str, MetricRules] = field(default_factory=dict)
 
 
 @dataclass
@@ -370,7 +373,7 @@ def execute(
     if timed_out:
         record.reason = f"timed out after {options.timeout:g} s"
         return record
-    out = parse_output(stdout)
+    out = parse_output(stdout, rules_for(options.metric_rules, bench.name))
     if out.error and captured.stdout.dropped:
         out.error += (
             f" (it printed {captured.stdout.total:,} bytes on stdout; "
@@ -389,11 +392,13 @@ def execute(
             if hint:
                 record.reason += f" ({hint})"
         return record
+    record.metric_errors = out.metric_errors
     if out.error:
         record.reason = out.error
         return record
     record.status = RunStatus.OK
     record.metrics = out.metrics
+    record.info = out.info
     record.extra = out.extra
     return record
 
