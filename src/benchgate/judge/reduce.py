@@ -70,9 +70,9 @@ def reduce_bench(
         for name, why in r.metric_errors.items():
             bad.setdefault(name, []).append(why)
     for name, whys in bad.items():
-        seen = sum(1 for r in ok if name in r.metrics or name in r.metric_errors)
+        reported = sum(1 for r in ok if name in r.metrics or name in r.metric_errors)
         summary.metric_errors[f"{bench}.{name}"] = (
-            f"{whys[-1]} (in {len(whys)} of {seen} runs)" if seen > 1 else whys[-1]
+            f"{whys[-1]} (in {len(whys)} of {reported} runs)" if reported > 1 else whys[-1]
         )
     names = [n for n in names if n not in bad]
     metrics: dict[str, ReducedMetric] = {}
