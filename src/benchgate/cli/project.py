@@ -63,9 +63,9 @@ def init(ctx: click.Context, force: bool, migrate: bool, ci: str | None) -> None
     if ci:
         from benchgate.render.ci import ci_template
 
-        rel, text = ci_template(ci, config=config)
+        dest, text = ci_template(ci, config=config)
         inferred = infer_ci(config)
-        extra[config.root / rel] = adapt_workflow(text, ci, inferred)
+        extra[config.root / dest] = adapt_workflow(text, ci, inferred)
         for line in inferred.lines():
             click.echo(f"inferred {line}")
     names = [b.name for b in discover(config)] if migrate else None
