@@ -75,7 +75,8 @@ class CiInference:
         ]
 
 
-def _pyproject(root: Path) -> dict[str, object]:
+def read_pyproject(root: Path) -> dict[str, object]:
+    """``root``'s pyproject.toml as data ({} when absent or unreadable: nothing inferred)."""
     try:
         return tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))
     except (OSError, ValueError):
@@ -166,7 +167,7 @@ def infer_minutes(config: Config) -> tuple[dict[str, int], str]:
 def infer_ci(config: Config) -> CiInference:
     """Everything the workflow is fitted with, read from the project (never writes)."""
     root = config.root
-    data = _pyproject(root)
+    data = read_pyproject(root)
     out = CiInference()
     out.python, out.python_from = infer_python(root, data)
     out.install, out.install_from, out.cache_files = infer_install(root, data)
