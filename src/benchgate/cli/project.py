@@ -102,7 +102,7 @@ def init(ctx: click.Context, force: bool, migrate: bool, ci: str | None) -> None
             click.echo(f"      {rel(p)} holds data: --force never replaces baselines")
     if result.gitignore_updated:
         click.echo("added the out-dir to .gitignore")
-    ctx.exit(1 if result.incompatible else 0)
+    ctx.exit(1 if result.blocking else 0)
 
 
 @click.command()

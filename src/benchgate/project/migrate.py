@@ -153,12 +153,23 @@ def _from_cases(
         if isinstance(entry.get("script"), str):
             source += f" ({entry['script']})"
         out[key] = _entry(value, entry.get("higher_is_better"), metric, entry, source)
-        extra = sorted(k for k in (entry.get("result") or {}) if k != metric)
+        result = entry.get("result")
+        extra = (
+            sorted(k for k in _dotted(result) if k != metric) if isinstance(result, dict) else []
+        )
         if extra:
             notes.append(
                 f"{key}: other numbers of its result ({', '.join(extra)}) were never gated; "
                 "not migrated"
             )
+    return out
+
+
+def _dotted(obj: dict[str, Any], prefix: str = "") -> list[str]:
+    """The dotted names of a result's leaves, as benchgate reads them."""
+    out: list[str] = []
+    for k, v in obj.items():
+        out += _dotted(v, f"{prefix}{k}.") if isinstance(v, dict) else [f"{prefix}{k}"]
     return out
 
 

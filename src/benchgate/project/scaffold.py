@@ -113,9 +113,9 @@ class InitResult:
     migration: Migration | None = None
 
     @property
-    def incompatible(self) -> list[Finding]:
+    def blocking(self) -> list[Finding]:
         """Findings that still stand in the way of the gate after this call."""
-        return [f for f in self.findings if not f.compatible and f.path not in self.written]
+        return [f for f in self.findings if f.blocks and f.path not in self.written]
 
 
 @dataclass
@@ -125,6 +125,9 @@ class Finding:
     path: Path
     compatible: bool
     what: str  # one line: what it is and, when incompatible, what to do
+    # The gate cannot work while it is there as it is (baselines of another layout); an
+    # own runner.py is incompatible with the method's command lines but blocks nothing.
+    blocks: bool = False
 
 
 # Marks of the files benchgate itself generates.
@@ -163,7 +166,8 @@ def inspect_existing(config: Config) -> list[Finding]:
                 parse_baselines_text(_read(base), base, config.degradation_pct_max)
                 out.append(Finding(base, True, describe_layout(layout, data)))
             except BenchgateError as exc:
-                out.append(Finding(base, False, f"benchgate's layout but invalid: {exc.problem}"))
+                problem = f"benchgate's layout but invalid: {exc.problem}"
+                out.append(Finding(base, False, problem, blocks=True))
         elif layout in ("meta-cases", "nested"):
             out.append(
                 Finding(
@@ -172,10 +176,12 @@ def inspect_existing(config: Config) -> list[Finding]:
                     f"{describe_layout(layout, data)}, not benchgate's "
                     '{"<bench>.<metric>": {"value", "unit"}}: `benchgate init --migrate` '
                     "converts it (diff shown, original kept as .bak)",
+                    blocks=True,
                 )
             )
         else:
-            out.append(Finding(base, False, f"{describe_layout(layout, data)}: convert it by hand"))
+            problem = f"{describe_layout(layout, data)}: convert it by hand"
+            out.append(Finding(base, False, problem, blocks=True))
     gates = config.path(config.gates_md)
     if gates.is_file():
         if _GATES_MARK in _read(gates):
