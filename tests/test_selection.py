@@ -4,11 +4,15 @@ informational metrics and near-miss names."""
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from click.testing import Result
+from hypothesis import given
+from hypothesis import strategies as st
+from tests.test_fuzz_parsers import FUZZ, bench_objects
 
 from benchgate.baselines.file import parse_baselines_text
 from benchgate.config import load_config
@@ -17,8 +21,9 @@ from benchgate.judge.compare import compare
 from benchgate.judge.reduce import reduce_runs
 from benchgate.model import Baseline, RunRecord, RunStatus, Status
 from benchgate.render.report import fmt_num, render_text
-from benchgate.run.protocol import parse_output
+from benchgate.run.protocol import MAX_INFO_CHARS, parse_output
 from benchgate.selection import MetricRules, parse_metric_rules, rules_for
+from benchgate.validate import name_problem
 
 
 def _pyproject(project: Path, body: str) -> None:
@@ -314,3 +319,47 @@ def test_no_pairing_across_benches_or_far_names() -> None:
     )
     comparison = compare(reduced, baselines)
     assert comparison.warnings == []
+
+
+# --- property: any output under any rules gives storable, bounded results -----------------
+
+globs = st.sampled_from(["*", "x*", "*_per_s", "a.*", "?", "[ab]*", "ok_per_s", "*.*"])
+rules_strategy = st.builds(
+    MetricRules,
+    include=st.lists(globs, max_size=2).map(tuple),
+    exclude=st.lists(globs, max_size=2).map(tuple),
+    rename=st.dictionaries(
+        st.sampled_from(["ok_per_s", "a", "x", "a.b"]),
+        st.sampled_from(["y_per_s", "z", "w.v"]),
+        max_size=2,
+    ).filter(lambda d: len(set(d.values())) == len(d)),
+    info=st.lists(globs, max_size=2).map(tuple),
+)
+
+
+@FUZZ
+@given(bench_objects, rules_strategy)
+def test_any_output_under_any_rules_is_storable(obj: object, rules: MetricRules) -> None:
+    out = parse_output(json.dumps(obj, allow_nan=True), rules)
+    if out.error is not None:
+        assert "\n" not in out.error
+    for name, m in out.metrics.items():
+        assert name_problem(name) is None and m.value > 0 and math.isfinite(m.value)
+    assert not set(out.metrics) & set(out.metric_errors)
+    for name, v in out.info.items():
+        assert name_problem(name) is None
+        # Informational values are bounded and write as strict JSON.
+        assert len(json.dumps(v, allow_nan=False, ensure_ascii=False)) <= 2 * MAX_INFO_CHARS + 2
+    record = RunRecord(
+        "r",
+        "b",
+        "i",
+        "s",
+        0.0,
+        RunStatus.OK,
+        metrics=out.metrics,
+        metric_errors=out.metric_errors,
+        info=out.info,
+    )
+    again = RunRecord.from_dict(json.loads(json.dumps(record.to_dict(), allow_nan=False)))
+    assert again.info == out.info and again.metric_errors == out.metric_errors

@@ -161,6 +161,10 @@ class _Display:
         r = ev.record
         if r.status is RunStatus.OK:
             what = ", ".join(f"{k}={fmt_num(m.value)} {m.unit}" for k, m in r.metrics.items())
+            if r.metric_errors:  # each bad value is its metric's ERROR; say so at once
+                what += "; ERROR " + ", ".join(r.metric_errors)
+            if r.info:
+                what += f"; {len(r.info)} informational"
         else:
             what = f"{r.status.value.upper()}: {r.reason}"
         if r.disturbed:

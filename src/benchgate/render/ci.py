@@ -105,7 +105,7 @@ def fmt_value(x: float | None) -> str:
     if x is None or x == 0 or not math.isfinite(x):
         return fmt_num(x)
     mag = math.floor(math.log10(abs(x)))
-    if mag >= 4:
+    if 4 <= mag < 15:  # from 10^15 up fmt_num's exponent form: no row-wide number
         return f"{round(x, 3 - mag):,.0f}"
     return fmt_num(x)
 
@@ -145,7 +145,13 @@ def _notes(v: Verdict, failing: set[Status]) -> list[str]:
         out.append(f"confirmed with {v.confirmed_runs} more runs")
     if v.proposed is not None:
         out.append(f"PR proposes {_with_unit(v.proposed, v.unit)}")
-    if v.reason and v.status in (Status.SKIPPED, Status.ERROR, Status.MISSING, Status.NEW):
+    if v.reason and v.status in (
+        Status.SKIPPED,
+        Status.ERROR,
+        Status.MISSING,
+        Status.NEW,
+        Status.INFO,
+    ):
         out.append(_first_line(v.reason))
     if v.added_with_baseline:
         out.append("baseline added by this change")

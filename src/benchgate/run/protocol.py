@@ -206,7 +206,7 @@ def _is_number(v: Any) -> TypeGuard[int | float]:
     return isinstance(v, (int, float)) and not isinstance(v, bool)
 
 
-def _measurement(name: str, spec: Any) -> Measurement:
+def _measurement(name: str, spec: Any, short: str | None = None) -> Measurement:
     if _is_number(spec):
         spec = {"value": spec}
     if not isinstance(spec, dict):
@@ -217,7 +217,8 @@ def _measurement(name: str, spec: Any) -> Measurement:
         shown = repr(raw_value)
         shown = shown if len(shown) <= 40 else shown[:37] + "..."
         raise ValueError(f"metric {name!r}: value must be a positive finite number, got {shown}")
-    guessed_unit, guessed_hib, known = infer_from_name(name)
+    # Unit and direction are guessed from ``short``: a nested name's last part.
+    guessed_unit, guessed_hib, known = infer_from_name(short or name)
     unit = spec.get("unit")
     inferred = False
     if unit is None:
@@ -329,18 +330,15 @@ def _select(
             value = spec.get("value") if isinstance(spec, dict) else spec
             info[gated] = info_value(value)
             continue
+        # A nested name's unit comes from its last part (match.jobs_per_sec: jobs/sec).
+        short = gated.rsplit(".", 1)[-1] if in_the_wild else gated
         try:
-            m = _measurement(name, spec)
+            m = _measurement(name, spec, short)
         except ValueError as exc:
             errors[gated] = str(exc)
             continue
         if in_the_wild:
             m.inferred = True
-        if gated != name and m.inferred:
-            # Unit and direction follow the gated name when they were guessed from a name.
-            unit, hib, known = infer_from_name(gated)
-            if known or not infer_from_name(name)[2]:
-                m.unit, m.higher_is_better = unit, hib
         metrics[gated] = m
     return metrics, errors, info, dropped
 
