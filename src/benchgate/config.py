@@ -50,6 +50,8 @@ class Config:
     metrics: dict[str, MetricRules] = field(default_factory=dict)
     # How `ab` makes each side importable: "pythonpath" (its tree first) or "venv" (built).
     ab_build: str = "pythonpath"
+    # Machine classes: name -> what identifies it (see benchgate.machine.classes).
+    machines: dict[str, Any] = field(default_factory=dict)
     source: Path | None = None  # the pyproject.toml read, if any
 
     def path(self, rel: str | Path) -> Path:
@@ -106,6 +108,7 @@ _TYPES: dict[str, tuple[type, ...]] = {
     "min_runs": (int,),
     "metrics": (dict,),
     "ab_build": (str,),
+    "machines": (dict,),
 }
 
 AB_BUILDS = ("pythonpath", "venv")

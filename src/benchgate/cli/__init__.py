@@ -55,3 +55,11 @@ from benchgate.cli.refresh import baselines, check, refresh  # noqa: E402
 
 for _cmd in (refresh, check, baselines):
     main.add_command(_cmd)
+from benchgate.cli.shard import merge, shards  # noqa: E402
+
+for _cmd in (shards, merge):
+    main.add_command(_cmd)
+from benchgate.cli.trend import dashboard, trend  # noqa: E402
+
+for _cmd in (trend, dashboard):
+    main.add_command(_cmd)

@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from benchgate.cli.common import get_config
+from benchgate.cli.measure import report_config
 
 
 @click.command()
@@ -31,7 +32,8 @@ def collect(ctx: click.Context, out_dir: str, results: str | None) -> None:
     \b
     OUT_DIR/bench/results/*.json, *.md, *.xml  the measurements (every run, reduced.json,
                                                report.md, JUnit)
-    OUT_DIR/bench/baselines.json               the baselines compared with
+    OUT_DIR/bench/baselines.json               the baselines compared with (with machine
+                                               classes: those of the runs' class)
     OUT_DIR/bench/report.md                    the methodology of the last refresh
     OUT_DIR/index.txt                          what was collected (sizes) and what was absent
 
@@ -47,6 +49,7 @@ def collect(ctx: click.Context, out_dir: str, results: str | None) -> None:
     config = get_config(ctx)
     dest = Path(out_dir).resolve()
     source = Path(results).resolve() if results else None
+    config = report_config(config, source or config.out_path)
     result = collect_artifacts(config, dest, source)
     n = len(result.collected)
     click.echo(

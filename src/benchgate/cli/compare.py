@@ -17,7 +17,9 @@ from benchgate.cli.measure import (
     resolve_out_dir,
     run_confirmation,
 )
-from benchgate.judge.gate import gate
+from benchgate.cli.shard import class_line, machine_option
+from benchgate.judge.gate import gate, load_out_dir
+from benchgate.machine.classes import choose_for_runs
 from benchgate.render.report import comparison_json, render_text
 
 
@@ -54,6 +56,7 @@ from benchgate.render.report import comparison_json, render_text
     help="Also write JUnit XML to this file.",
 )
 @confirm_options
+@machine_option
 @click.pass_context
 def compare(
     ctx: click.Context,
@@ -67,6 +70,7 @@ def compare(
     confirm: bool = False,
     confirm_runs: int = 10,
     confirm_time: float | None = None,
+    machine: str | None = None,
 ) -> None:
     """Compare the measurements with baselines.json and gate on the result.
 
@@ -74,6 +78,10 @@ def compare(
     in memory. Verdicts follow gates.md: PASS, IMPROVED, WARN, FAIL, NEW, MISSING,
     SKIPPED, ERROR. Exit 0 when nothing is FAIL, NEW, MISSING or ERROR; 1 otherwise;
     2 for bad input.
+
+    With machine classes declared ([tool.benchgate.machines]) the baselines are those
+    of the class the runs were made on (baselines.<class>.json), or of --machine NAME
+    (then only that class's runs are judged); the output says which.
 
     With --confirm, a WARN or FAIL whose confidence interval straddles its threshold
     (or that rests on fewer than 3 runs) is measured again: only its bench, up to
@@ -88,6 +96,9 @@ def compare(
     config = get_config(ctx)
     allowed = parse_allow(allow)
     d = resolve_out_dir(config, out_dir)
+    all_runs = load_out_dir(d)
+    choice = choose_for_runs(config, all_runs, machine)
+    config = choice.config
     baselines = None
     if baselines_path:
         baselines = load_baselines(
@@ -113,7 +124,7 @@ def compare(
                 config.baselines_path, config.degradation_pct_max, config.variance_pct_warn
             )
             proposed = {k: b.value for k, b in head.items() if k not in baselines}
-    result = gate(config, d, baselines)
+    result = gate(config, d, baselines, runs=choice.runs if choice.runs is not None else all_runs)
     if confirm:
         from benchgate.judge.gate import baseline_environment
 
@@ -135,6 +146,9 @@ def compare(
         from benchgate.render.ci import junit_xml
 
         atomic_write_text(Path(junit), junit_xml(comparison, allowed))
+    said = class_line(choice, fmt) if baselines_path is None else None
+    if said is not None:
+        click.echo(said, err=fmt == "json")
     if fmt == "json":
         click.echo(dump_json(comparison_json(comparison, allowed)))
     elif fmt == "markdown":

@@ -9,11 +9,12 @@ import click
 
 from benchgate.cli.common import get_config
 from benchgate.config import load_config
+from benchgate.errors import BenchgateError
 from benchgate.judge.gate import gate, write_out_report
 from benchgate.judge.reduce import reduce_runs, write_reduced
 from benchgate.model import RunStatus, Status
 from benchgate.project.infer import adapt_workflow, infer_ci
-from benchgate.project.scaffold import init_project
+from benchgate.project.scaffold import init_project, sharded_ci_template
 from benchgate.render.report import render_text
 from benchgate.run.discovery import discover
 from benchgate.run.results import load_runs
@@ -39,8 +40,17 @@ from benchgate.run.runner import Progress, RunOptions, run_benches
     default=None,
     help="Also write a CI workflow running the gate, adapted to what the project has.",
 )
+@click.option(
+    "--shards",
+    type=click.IntRange(min=1, max=256),
+    default=None,
+    metavar="N",
+    help="With --ci: the sharded layout, N shard jobs and one gate job (docs/sharding.md).",
+)
 @click.pass_context
-def init(ctx: click.Context, force: bool, migrate: bool, ci: str | None) -> None:
+def init(
+    ctx: click.Context, force: bool, migrate: bool, ci: str | None, shards: int | None = None
+) -> None:
     """Scaffold the method's files in this project, or adopt an existing setup.
 
     Writes tests/bench/runner.py (accepts the method's command lines), an empty
@@ -56,15 +66,23 @@ def init(ctx: click.Context, force: bool, migrate: bool, ci: str | None) -> None
     \b
     Example:
       benchgate init --migrate --ci github
+      benchgate init --ci github --shards 8
       python tests/bench/runner.py --out-dir tests/reports/bench --append
     """
     config = get_config(ctx)
     extra: dict[Path, str] = {}
+    if shards is not None and not ci:
+        raise BenchgateError("only with --ci github|gitlab", key="--shards")
     if ci:
         from benchgate.render.ci import ci_template
 
-        dest, text = ci_template(ci, config=config)
+        if shards is not None:
+            dest, text = sharded_ci_template(ci, shards, config=config)
+        else:
+            dest, text = ci_template(ci, config=config)
         inferred = infer_ci(config)
+        if shards is not None:  # per-shard jobs: their timeouts follow the split, not a round
+            inferred.minutes, inferred.minutes_from = {}, "the sharded layout's own"
         extra[config.root / dest] = adapt_workflow(text, ci, inferred)
         for line in inferred.lines():
             click.echo(f"inferred {line}")

@@ -138,9 +138,13 @@ def gate(
     out_dir: Path,
     baselines: dict[str, Baseline] | None = None,
     baseline_env: dict[str, Any] | None = None,
+    runs: dict[str, list[RunRecord]] | None = None,
 ) -> Gate:
-    """Load the out-dir, reduce (reduced.json or median in memory), compare, add warnings."""
-    runs = load_out_dir(out_dir)
+    """Load the out-dir, reduce (reduced.json or median in memory), compare, add warnings.
+
+    ``runs``: judge these (e.g. one machine class's) instead of every run in the out-dir.
+    """
+    runs = runs if runs is not None else load_out_dir(out_dir)
     reduced = current_reduced(out_dir, runs)
     if baselines is None:
         baselines = load_baselines(

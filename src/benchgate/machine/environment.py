@@ -405,6 +405,7 @@ def capture_environment(
         "python_implementation": platform.python_implementation(),
         "python_executable": sys.executable,
         "os": platform.platform(),
+        "arch": platform.machine() or None,  # what machine classes match on
         "cpu_model": cpu_model(root),
         "logical_cores": logical,
         "physical_cores": physical_cores(root),

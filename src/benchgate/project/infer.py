@@ -65,7 +65,7 @@ class CiInference:
 
     def lines(self) -> list[str]:
         """One line per inferred setting, for ``init`` to print."""
-        timeouts = ", ".join(f"{job} {m} min" for job, m in self.minutes.items())
+        timeouts = ", ".join(f"{job} {m} min" for job, m in self.minutes.items()) or "unchanged"
         cache = ", ".join(self.cache_files) or "none (no dependency file to key it on)"
         return [
             f"Python {self.python}: {self.python_from}",

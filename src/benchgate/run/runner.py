@@ -59,6 +59,10 @@ class RunOptions:
     disturbed_share: float = 0.25
     # [tool.benchgate.metrics]: per bench, which metrics gate and under which name.
     metric_rules: dict[str, MetricRules] = field(default_factory=dict)
+    # The declared machine class this machine is (recorded in each run's environment).
+    machine_class: str | None = None
+    # --shard K/N: {"k", "n", "plan"} (recorded in each run's command, checked by merge).
+    shard: dict[str, Any] | None = None
 
 
 @dataclass
@@ -409,13 +413,16 @@ def _last_line(text: str) -> str | None:
 
 
 def _command(bench: Bench, options: RunOptions) -> dict[str, Any]:
-    return {
+    command: dict[str, Any] = {
         "argv": options.argv,
         "bench_argv": list(bench.argv),
         "cpus": options.cpus,
         "env": options.env,
         "timeout": options.timeout,
     }
+    if options.shard is not None:
+        command["shard"] = options.shard
+    return command
 
 
 def run_benches(
@@ -443,6 +450,8 @@ def run_benches(
     if used is None and hasattr(os, "sched_getaffinity"):
         used = sorted(os.sched_getaffinity(0))
     env_record = capture_environment(config.root, used, options.env)
+    if options.machine_class:
+        env_record["machine_class"] = options.machine_class
     records: list[RunRecord] = []
     t0 = time.perf_counter()
     # SIGTERM unwinds too, so a write it interrupts leaves no temp file behind.
