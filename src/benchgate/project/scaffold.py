@@ -88,7 +88,10 @@ A value exactly on a threshold gets the milder verdict.
 - **NEW**: measured but not in baselines.json. Add it in the change that introduces it (fails).
 - **MISSING**: in baselines.json but its bench did not run or did not report it (fails).
 - **SKIPPED**: the bench said it is unavailable on this platform; never refreshed.
-- **ERROR**: the bench crashed, timed out or printed no result (fails).
+- **ERROR**: the bench crashed, timed out or printed no result, or this metric's value was
+  0, negative or inf (fails; the bench's other metrics are judged as usual).
+- **INFO**: an informational metric (`info` in `[tool.benchgate.metrics.<bench>]`): shown,
+  never gated.
 
 ## Refreshing the baselines
 
