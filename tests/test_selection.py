@@ -363,3 +363,19 @@ def test_any_output_under_any_rules_is_storable(obj: object, rules: MetricRules)
     )
     again = RunRecord.from_dict(json.loads(json.dumps(record.to_dict(), allow_nan=False)))
     assert again.info == out.info and again.metric_errors == out.metric_errors
+
+
+def test_informational_baseline_key_not_reported_is_info_not_missing() -> None:
+    runs = {"sim": [_run(0, {"x_per_s": 1.0}, {}, {})]}
+    reduced = reduce_runs(runs)
+    baselines = _baselines(
+        {"sim.x_per_s": {"value": 1.0, "unit": "x/sec"}, "sim.elapsed_s": {"value": 2, "unit": "s"}}
+    )
+    without = {v.key: v.status for v in compare(reduced, baselines).verdicts}
+    assert without["sim.elapsed_s"] is Status.MISSING
+    rules = {"sim": MetricRules(info=("elapsed_*",))}
+    comparison = compare(reduced, baselines, rules)
+    by_key = {v.key: v for v in comparison.verdicts}
+    assert by_key["sim.elapsed_s"].status is Status.INFO
+    assert "not reported" in str(by_key["sim.elapsed_s"].reason)
+    assert not comparison.gating()

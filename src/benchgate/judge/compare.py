@@ -23,7 +23,7 @@ from benchgate.model import (
     Status,
     Verdict,
 )
-from benchgate.selection import alias_config
+from benchgate.selection import MetricRules, alias_config, rules_for
 from benchgate.validate import finite
 
 
@@ -191,13 +191,30 @@ def pair_near_misses(verdicts: list[Verdict]) -> list[str]:
     return notes
 
 
-def compare(reduced: ReducedSet, baselines: dict[str, Baseline]) -> Comparison:
-    """Every measured metric and every baseline key, judged; rows in baselines order."""
+def _is_info(key: str, rules: dict[str, MetricRules] | None) -> bool:
+    if not rules or "." not in key:
+        return False
+    bench, metric = key.split(".", 1)
+    return rules_for(rules, bench).classify(metric)[0] == "info"
+
+
+def compare(
+    reduced: ReducedSet,
+    baselines: dict[str, Baseline],
+    metric_rules: dict[str, MetricRules] | None = None,
+) -> Comparison:
+    """Every measured metric and every baseline key, judged; rows in baselines order.
+
+    ``metric_rules``: a baseline key they make informational is INFO even when it was not
+    reported this time (informational metrics never gate, so never MISSING).
+    """
     verdicts: list[Verdict] = []
     for key, b in baselines.items():
         m = reduced.metrics.get(key)
         if key in reduced.info and m is None:
             verdicts.append(info_verdict(key, reduced.info[key], b))
+        elif m is None and _is_info(key, metric_rules):
+            verdicts.append(info_verdict(key, {"value": "not reported", "n": 0}, b))
         elif m is not None:
             verdicts.append(judge_metric(m, b))
         else:
