@@ -21,6 +21,7 @@ under a temporary name and renamed into place, so an interrupted build is never 
 from __future__ import annotations
 
 import hashlib
+import importlib.metadata
 import json
 import os
 import shutil
@@ -184,6 +185,33 @@ def _run(cmd: list[str], what: str, cwd: Path) -> None:
         raise BenchgateError(f"{what} failed (exit {p.returncode}): {tail}", key="--build")
 
 
+def _host_pip_can_target() -> bool:
+    """True when this interpreter's pip can install into another one (``--python``, 22.3+)."""
+    try:
+        version = importlib.metadata.version("pip")
+    except importlib.metadata.PackageNotFoundError:
+        return False
+    parts = version.split(".")
+    try:
+        return (int(parts[0]), int(parts[1]) if len(parts) > 1 else 0) >= (22, 3)
+    except ValueError:
+        return False
+
+
+def _pip_for(venv: Path, tree: Path, side: str) -> list[str]:
+    """Create ``venv`` and return the command that runs pip for it.
+
+    Without pip inside (``--without-pip``, under a second) and this interpreter's pip
+    pointed at it when it can (``pip --python``): seeding pip into every venv
+    (``ensurepip``) took 18 s of the 20 a small build needs here. Else the venv gets its own.
+    """
+    if _host_pip_can_target():
+        _run([sys.executable, "-m", "venv", "--without-pip", str(venv)], f"{side}: venv", tree)
+        return [sys.executable, "-m", "pip", "--python", str(_venv_python(venv))]
+    _run([sys.executable, "-m", "venv", str(venv)], f"{side}: creating a venv", tree)
+    return [str(_venv_python(venv)), "-m", "pip"]
+
+
 def venv_build(
     side: str,
     tree: Path,
@@ -209,13 +237,9 @@ def venv_build(
         shutil.rmtree(tmp, ignore_errors=True)
         tmp.parent.mkdir(parents=True, exist_ok=True)
         try:
-            _run([sys.executable, "-m", "venv", str(tmp)], f"{side}: creating a venv", tree)
+            pip = _pip_for(tmp, tree, side)
             for args in steps:
-                _run(
-                    [str(_venv_python(tmp)), "-m", "pip", "install", "-q", *args],
-                    f"{side}: pip install {' '.join(args)}",
-                    tree,
-                )
+                _run([*pip, "install", "-q", *args], f"{side}: pip install {' '.join(args)}", tree)
             (tmp / MARKER).write_text(json.dumps({"key": key, "steps": steps}) + "\n")
             shutil.rmtree(venv, ignore_errors=True)
             os.replace(tmp, venv)
