@@ -16,6 +16,8 @@ Environments are cached in ``cache_dir`` (``$BENCHGATE_CACHE_DIR``, else
 and, when the package itself is installed, the commit (plus the uncommitted diff for the
 working tree). A rerun on the same commits reuses both environments. A venv is built
 under a temporary name and renamed into place, so an interrupted build is never reused.
+Venvs are made without pip and installed into by this interpreter's pip (``--python``):
+seeding pip into each one cost most of a small build.
 """
 
 from __future__ import annotations
