@@ -380,3 +380,15 @@ def test_informational_baseline_key_not_reported_is_info_not_missing() -> None:
     assert by_key["sim.elapsed_s"].status is Status.INFO
     assert "not reported" in str(by_key["sim.elapsed_s"].reason)
     assert not comparison.gating()
+
+
+def test_rules_apply_to_outputs_of_other_readers() -> None:
+    from benchgate.run.protocol import apply_rules
+
+    read = parse_output('{"metrics": {"a_per_s": 1, "b_per_s": 2, "t_s": 3}}')
+    rules = MetricRules(exclude=("b_*",), rename={"a_per_s": "x_per_s"}, info=("t_s",))
+    out = apply_rules(read, rules)
+    assert set(out.metrics) == {"x_per_s"} and out.info == {"t_s": 3.0}
+    assert apply_rules(read, MetricRules()) is read
+    gone = apply_rules(read, MetricRules(include=("zzz",)))
+    assert gone.error is not None and "excluded" in gone.error

@@ -393,3 +393,32 @@ def parse_output(stdout: str, rules: MetricRules = NO_RULES) -> BenchOutput:
             f"rules: {names}"
         )
     return BenchOutput(error=f"its JSON reports no numeric metric ({_where(reported, field_name)})")
+
+
+def apply_rules(out: BenchOutput, rules: MetricRules) -> BenchOutput:
+    """``rules`` applied to an output read by another reader (a declared command's format):
+    metrics dropped, renamed or made informational as parse_output does with its own."""
+    if rules.empty or out.error is not None or out.skip is not None:
+        return out
+    metrics: dict[str, Measurement] = {}
+    info = dict(out.info)
+    errors = dict(out.metric_errors)
+    dropped: list[str] = []
+    for name, m in out.metrics.items():
+        kind, gated = rules.classify(name)
+        if kind == "dropped":
+            dropped.append(name)
+        elif gated in metrics or gated in info:
+            errors[gated] = f"reported twice under {gated!r} (see rename)"
+            metrics.pop(gated, None)
+        elif kind == "info":
+            info[gated] = info_value(m.value)
+        else:
+            metrics[gated] = m
+    if not metrics and not info and not errors:
+        names = ", ".join(repr(n) for n in dropped[:6])
+        return BenchOutput(
+            error=f"every metric it reports is excluded by its [tool.benchgate.metrics] "
+            f"rules: {names}"
+        )
+    return BenchOutput(metrics=metrics, extra=out.extra, metric_errors=errors, info=info)
