@@ -58,6 +58,8 @@ class Config:
     ab_build: str = "pythonpath"
     # Machine classes: name -> what identifies it (see benchgate.machine.classes).
     machines: dict[str, Any] = field(default_factory=dict)
+    # Results store URL (docs/store.md): sqlite, sqlite:///PATH, postgresql://..., off.
+    store: str | None = None
     source: Path | None = None  # the pyproject.toml read, if any
 
     def path(self, rel: str | Path) -> Path:
@@ -321,6 +323,7 @@ _CHECKS: dict[str, Callable[[Any], Any]] = {
     "machines": _machines,
     "metrics": _metric_rules,
     "ab_build": _ab_build,
+    "store": _text,
 }
 
 

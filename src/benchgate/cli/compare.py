@@ -18,6 +18,7 @@ from benchgate.cli.measure import (
     run_confirmation,
 )
 from benchgate.cli.shard import class_line, machine_option
+from benchgate.cli.store import record_runs, recording_store, store_option
 from benchgate.judge.gate import gate, load_out_dir
 from benchgate.machine.classes import choose_for_runs
 from benchgate.render.ci import write_step_summary
@@ -72,6 +73,7 @@ from benchgate.render.report import comparison_json, render_text
 )
 @confirm_options
 @machine_option
+@store_option
 @click.pass_context
 def compare(
     ctx: click.Context,
@@ -88,6 +90,7 @@ def compare(
     confirm_runs: int = 10,
     confirm_time: float | None = None,
     machine: str | None = None,
+    store_url: str | None = None,
 ) -> None:
     """Compare the measurements with baselines.json and gate on the result.
 
@@ -106,6 +109,9 @@ def compare(
     --confirm-runs more runs (or --confirm-time seconds), appended to OUT_DIR, and
     judged on all its runs, first ones included.
 
+    With --store URL (or store in [tool.benchgate]) the runs and the verdicts are
+    recorded in the results store (docs/store.md).
+
     \b
     Example:
       benchgate compare --format markdown --allow new
@@ -114,6 +120,7 @@ def compare(
     config = get_config(ctx)
     allowed = parse_allow(allow)
     d = resolve_out_dir(config, out_dir)
+    store = recording_store(config, store_url)
     all_runs = load_out_dir(d)
     choice = choose_for_runs(config, all_runs, machine)
     config = choice.config
@@ -182,4 +189,6 @@ def compare(
         click.echo(format_markdown(comparison, allowed))
     else:
         click.echo(render_text(comparison, allowed), nl=False)
+    verdicts = [v.to_dict() for v in comparison.verdicts]
+    record_runs(config, store, d, verdicts, "compare", {"warnings": comparison.warnings})
     ctx.exit(1 if comparison.gating(allowed) else 0)

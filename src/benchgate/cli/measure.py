@@ -13,6 +13,7 @@ import click
 
 from benchgate.cli.common import get_config, split_list
 from benchgate.cli.shard import apply_shard, machine_option, shard_options
+from benchgate.cli.store import record_runs, recording_store, store_option
 from benchgate.config import Config
 from benchgate.errors import BenchgateError
 from benchgate.judge.gate import load_out_dir, write_out_report
@@ -246,6 +247,7 @@ class _Display:
 @confirm_options
 @shard_options
 @machine_option
+@store_option
 @click.pass_context
 def run(
     ctx: click.Context,
@@ -262,6 +264,7 @@ def run(
     shard: str | None = None,
     durations: str | None = None,
     machine: str | None = None,
+    store_url: str | None = None,
 ) -> None:
     """Run the benches, each in a fresh subprocess, and keep every run.
 
@@ -276,6 +279,9 @@ def run(
     With --confirm, the runs are then compared with baselines.json and the benches
     whose WARN or FAIL is unsure are run again (see `benchgate compare --confirm`).
 
+    With --store URL (or store in [tool.benchgate]) the out-dir's runs are recorded in
+    the results store afterwards (docs/store.md).
+
     With --shard K/N only part K of a deterministic split into N parts runs, balanced
     by the benches' recorded durations (see `benchgate shards`); `benchgate merge`
     joins the parts. --machine NAME records the run as made on that machine class.
@@ -287,6 +293,7 @@ def run(
     from benchgate.machine.cpus import parse_cpus
 
     config = get_config(ctx)
+    store = recording_store(config, store_url)
     benches = select(discover(config), pattern)
     if not benches:
         raise BenchgateError(
@@ -342,6 +349,7 @@ def run(
             before = gate(config, options.out_dir)
         except BenchgateError as exc:
             click.echo(f"confirm: not possible: {exc}", err=True)
+            record_runs(config, store, options.out_dir, source="run")
             return
         run_confirmation(
             config,
@@ -351,6 +359,7 @@ def run(
             confirm_time,
             baseline_environment(config),
         )
+    record_runs(config, store, options.out_dir, source="run")
 
 
 @click.command()
