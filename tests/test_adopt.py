@@ -19,9 +19,9 @@ from benchgate.ab.build import build_key, install_steps, pythonpath_build
 from benchgate.config import load_config
 from benchgate.errors import BenchgateError
 from benchgate.model import RunRecord, RunStatus
+from benchgate.project.ci_workflow import ci_template
 from benchgate.project.infer import adapt_workflow, infer_ci, infer_install, infer_python
 from benchgate.project.migrate import detect_layout, migrate_baselines
-from benchgate.render.ci import ci_template
 from benchgate.run.results import write_bench_runs
 
 ORIGIN_BASELINES = {

@@ -20,7 +20,8 @@ from benchgate.errors import BenchgateError
 from benchgate.judge.compare import compare
 from benchgate.judge.reduce import reduce_runs
 from benchgate.model import Baseline, RunRecord, RunStatus, Status
-from benchgate.render.report import fmt_num, render_text
+from benchgate.render.fmt import num as fmt_num
+from benchgate.render.report import render_text
 from benchgate.run.protocol import MAX_INFO_CHARS, parse_output
 from benchgate.selection import MetricRules, parse_metric_rules, rules_for
 from benchgate.validate import name_problem

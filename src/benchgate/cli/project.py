@@ -13,6 +13,8 @@ from benchgate.errors import BenchgateError
 from benchgate.judge.gate import gate, write_out_report
 from benchgate.judge.reduce import reduce_runs, write_reduced
 from benchgate.model import RunStatus, Status
+from benchgate.project.ci_workflow import ci_template
+from benchgate.project.demo import copy_demo
 from benchgate.project.infer import adapt_workflow, infer_ci
 from benchgate.project.scaffold import init_project, sharded_ci_template
 from benchgate.render.report import render_text
@@ -74,8 +76,6 @@ def init(
     if shards is not None and not ci:
         raise BenchgateError("only with --ci github|gitlab", key="--shards")
     if ci:
-        from benchgate.render.ci import ci_template
-
         if shards is not None:
             dest, text = sharded_ci_template(ci, shards, config=config)
         else:
@@ -154,8 +154,6 @@ def demo(ctx: click.Context, dest: str | None, repeat: int, strict: bool) -> Non
     Example:
       benchgate demo --dir /tmp/bg-demo
     """
-    from benchgate.project.demo import copy_demo
-
     root = copy_demo(Path(dest).resolve() if dest else None)
     click.echo(f"demo project: {root}")
     config = load_config(root)
