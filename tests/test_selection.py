@@ -277,8 +277,9 @@ def test_compare_gives_error_info_and_near_miss_rows() -> None:
         for i in range(3)
     ]
     reduced = reduce_runs({"sim": runs})
-    assert "sim.shares_found" in reduced.benches["sim"].metric_errors
-    assert "in 3 of 3 runs" in reduced.benches["sim"].metric_errors["sim.shares_found"]
+    failed = reduced.benches["sim"].metric_status
+    assert failed["shares_found"]["status"] == "error"
+    assert "in 3 of 3 runs" in failed["shares_found"]["reason"]
     baselines = _baselines(
         {
             "sim.steps_per_sec": {"value": 100.0, "unit": "steps/sec"},

@@ -69,11 +69,6 @@ def reduce_bench(
     for r in ok:
         for name, why in r.metric_errors.items():
             bad.setdefault(name, []).append(why)
-    for name, whys in bad.items():
-        reported = sum(1 for r in ok if name in r.metrics or name in r.metric_errors)
-        summary.metric_errors[f"{bench}.{name}"] = (
-            f"{whys[-1]} (in {len(whys)} of {reported} runs)" if reported > 1 else whys[-1]
-        )
     names = [n for n in names if n not in bad]
     # A metric the tool reported as failed or skipped and never measured keeps that status;
     # one that failed in some runs only is measured on the others, and the report says so.
@@ -92,6 +87,11 @@ def reduce_bench(
             for name, why in sometimes.items()
         ]
         summary.reason = "; ".join(filter(None, [summary.reason, *notes]))
+    for name, whys in bad.items():
+        reported = sum(1 for r in ok if name in r.metrics or name in r.metric_errors)
+        why = f"{whys[-1]} (in {len(whys)} of {reported} runs)" if reported > 1 else whys[-1]
+        # A status the tool itself reported for the metric comes first.
+        summary.metric_status.setdefault(name, {"status": "error", "reason": why})
     metrics: dict[str, ReducedMetric] = {}
     for name in names:
         with_metric = [r for r in ok if name in r.metrics]
