@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
-from benchgate.baselines.file import baselines_lock
+from benchgate.baselines.file import baselines_lock, writing_baselines
 from benchgate.baselines.history import (
     baselines_log,
     diff_entries,
@@ -162,6 +162,19 @@ def test_revert_waits_for_a_writer_holding_the_baselines_lock(project: Path) -> 
         holder.wait(10)
     assert waited > 0.5 and result.written
     assert config.baselines_path.read_text() == V1
+
+
+def test_a_baselines_file_changed_since_it_was_read_is_not_overwritten(project: Path) -> None:
+    config = load_config(project)
+    path = config.baselines_path
+    read = path.read_text()
+    path.write_text(V1)  # another writer, meanwhile
+    with pytest.raises(BenchgateError, match="changed by another command"):
+        with writing_baselines(config, {path: read}):
+            pytest.fail("entered although the file changed")
+    assert path.read_text() == V1
+    with writing_baselines(config, {path: V1}):
+        pass  # unchanged since read: the writer goes ahead
 
 
 def test_revert_keeps_bytes_exactly(project: Path) -> None:

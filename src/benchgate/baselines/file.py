@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from benchgate.config import Config
 from benchgate.errors import BenchgateError
+from benchgate.fsutil import locked
 from benchgate.gitutil import git_dir, relpath, resolve_rev, show_file, toplevel
 from benchgate.model import DEFAULT_DEGRADATION, DEFAULT_WARN, Baseline
 
@@ -243,10 +246,34 @@ def load_baselines_at(
 def baselines_lock(config: Config) -> Path:
     """What every writer of baselines.json and report.md locks (``fsutil.locked``).
 
-    Held across the whole read-modify-write, so a refresh and a revert at the same time
-    wait for each other instead of one silently undoing the other. The lock file lives in
-    the git folder, so nothing new appears in the work tree (a refresh PR's scope, ``git
-    status``); outside a git checkout it sits beside baselines.json.
+    The lock file lives in the git folder, so nothing new appears in the work tree (a
+    refresh PR's scope, ``git status``); outside a git checkout it sits beside
+    baselines.json.
     """
     top = git_dir(config.root)
     return top / "benchgate-baselines.json" if top is not None else config.baselines_path
+
+
+@contextmanager
+def writing_baselines(config: Config, read: dict[Path, str]) -> Iterator[None]:
+    """Hold the baselines lock to write, once the files are still as they were read.
+
+    ``read``: each file's text as its writer read it (UTF-8, no newline translation; ``""``
+    when it was absent). A refresh or revert plans from what it read, then takes the lock
+    and writes only if no other writer changed those files meanwhile: two at the same time
+    never silently undo each other, and a refused or dry run leaves no lock file behind.
+    """
+    with locked(baselines_lock(config)):
+        for path, text in read.items():
+            try:
+                now = path.read_bytes().decode("utf-8", "replace")
+            except FileNotFoundError:
+                now = ""
+            except OSError as exc:
+                raise BenchgateError(f"cannot be read: {exc}", path) from None
+            if now != text:
+                raise BenchgateError(
+                    "changed by another command while this one ran: nothing written; run it again",
+                    path,
+                )
+        yield

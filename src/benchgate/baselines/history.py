@@ -10,21 +10,20 @@ from __future__ import annotations
 
 import json
 import re
-from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from benchgate.baselines.file import (
-    baselines_lock,
     load_baselines,
     parse_baselines_text,
     strict_json_loads,
+    writing_baselines,
 )
 from benchgate.baselines.refresh import unified_diff
 from benchgate.config import Config
 from benchgate.errors import BenchgateError
-from benchgate.fsutil import atomic_write_text, locked
+from benchgate.fsutil import atomic_write_text
 from benchgate.gitutil import (
     Commit,
     commit_info,
@@ -253,19 +252,18 @@ def revert_baselines(config: Config, rev: str, dry_run: bool = False) -> RevertR
         text, f"{rel} at {commit.short}", config.degradation_pct_max, config.variance_pct_warn
     )
     path = config.baselines_path
-    # The lock every writer of baselines.json holds across its read-modify-write: the
-    # diff shown is against the file actually replaced. A dry run writes nothing (and
-    # leaves no lock file behind).
-    with nullcontext() if dry_run else locked(baselines_lock(config)):
-        try:
-            current = path.read_text(encoding="utf-8")
-        except FileNotFoundError:
-            current = ""
-        except (OSError, UnicodeDecodeError) as exc:
-            raise BenchgateError(f"cannot be read: {exc}", path) from None
-        diff = unified_diff(current, text, rel)
-        written = False
-        if text != current and not dry_run:
+    try:
+        raw = path.read_bytes().decode("utf-8")
+    except FileNotFoundError:
+        raw = ""
+    except (OSError, UnicodeDecodeError) as exc:
+        raise BenchgateError(f"cannot be read: {exc}", path) from None
+    current = raw.replace("\r\n", "\n").replace("\r", "\n")  # as read_text() reads it
+    diff = unified_diff(current, text, rel)
+    written = False
+    if text != current and not dry_run:
+        # The diff shown is against the file replaced: none changed it since it was read.
+        with writing_baselines(config, {path: raw}):
             atomic_write_text(path, text)
-            written = True
+        written = True
     return RevertResult(commit, path, current, text, diff, written)

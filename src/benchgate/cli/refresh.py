@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from benchgate.baselines.file import baselines_lock
+from benchgate.baselines.file import writing_baselines
 from benchgate.baselines.history import (
     HistoryEntry,
     baselines_log,
@@ -39,7 +39,7 @@ from benchgate.cli.common import format_option, get_config, split_list
 from benchgate.cli.measure import out_dir_option, resolve_out_dir
 from benchgate.cli.shard import class_line, machine_option
 from benchgate.errors import BenchgateError
-from benchgate.fsutil import atomic_write_text, locked
+from benchgate.fsutil import atomic_write_text
 from benchgate.judge.gate import load_out_dir
 from benchgate.machine.classes import (
     choose_for_change,
@@ -185,15 +185,11 @@ def refresh(
     runs = choice.runs if choice.runs is not None else runs
     if choice.cls is not None:
         click.echo(choice.line())
-    if not dry_run:
-        # baselines.json and report.md are read, planned against and rewritten under the
-        # baselines lock (released when the command ends): a concurrent refresh or revert
-        # waits instead of being overwritten.
-        ctx.with_resource(locked(baselines_lock(config)))
+    read = ""  # baselines.json as read ("" when absent): checked again before writing
     if choice.cls is not None and not config.baselines_path.exists():
         text = "{}\n"  # a class's first baselines: written by this refresh
     else:
-        text = _read_text(
+        text = read = _read_text(
             config.baselines_path, "not found (create it with `benchgate init`, or write {})"
         )
     plan = plan_refresh(
@@ -228,7 +224,10 @@ def refresh(
         click.echo(unified_diff(old_report, report_text, config.report), nl=False)
         click.echo(f"dry run: nothing written. PR title: {title}")
         return
-    written = write_refresh(config, plan, report_text)
+    # Written under the baselines lock, and only if no other refresh or revert changed
+    # either file since they were read.
+    with writing_baselines(config, {config.baselines_path: read, config.report_path: old_report}):
+        written = write_refresh(config, plan, report_text)
     for p in written:
         click.echo(f"wrote {p}")
     if pr_body:
