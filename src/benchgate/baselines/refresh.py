@@ -197,6 +197,17 @@ class BaselinesEditor:
         insert = f"{st.before_comma},{st.between}{_dumps(name)}{st.colon}{json_text}"
         self._edits.append((anchor.value_end, anchor.value_end, insert))
 
+    def remove_field(self, key: str, name: str) -> None:
+        """Remove field ``name`` of entry ``key`` with its separating comma (no-op if absent)."""
+        members = self.entries[key].members
+        i = next((j for j, m in enumerate(members) if m.key == name), None)
+        if i is None or len(members) < 2:
+            return
+        if i > 0:  # from the end of the previous value: its comma goes with the field
+            self._edits.append((members[i - 1].value_end, members[i].value_end, ""))
+        else:  # the first field: up to the next field's key
+            self._edits.append((members[0].key_start, members[1].key_start, ""))
+
     def add_entry(self, key: str, fields: list[tuple[str, str]]) -> None:
         """Append a new entry ``key`` with ``(name, json_text)`` fields, in the file's style."""
         if key in self.entries or any(k == key for k, _ in self._new):
@@ -213,7 +224,16 @@ class BaselinesEditor:
         edits = list(self._edits)
         if self._new:
             edits.append(self._new_entries_edit())
-        for start, end, repl in sorted(edits, key=lambda e: e[0], reverse=True):
+        # From the end backwards, so earlier positions stay valid. At one position a
+        # replaced span goes first, then insertions latest-made first: they end up in the
+        # order they were made, and none lands inside a span replaced after it.
+        order = sorted(
+            range(len(edits)),
+            key=lambda i: (edits[i][0], edits[i][1] > edits[i][0], i),
+            reverse=True,
+        )
+        for i in order:
+            start, end, repl = edits[i]
             text = text[:start] + repl + text[end:]
         return text
 
@@ -280,9 +300,14 @@ class KeyChange:
     status: Status  # the new value judged against the old one (NEW for a new key)
     noisy_allowed: bool = False
     regression_accepted: bool = False
-    # The entry is a sample baseline ("values": [...]): its per-run values are rewritten
-    # with the runs the new value comes from, so its interval does not rest on old runs.
-    rewrite_values: bool = False
+    # The per-run values the new value is reduced from are written with it ("values"), so
+    # every later comparison with this entry is two-sample (its interval counts the
+    # baseline's own spread); False only for callers that want the value alone.
+    rewrite_values: bool = True
+    # The commit the runs measured ("measured_commit"): `compare --confirm` re-measures it
+    # interleaved with the working tree. None when the runs disagree or were made on a
+    # checkout with uncommitted changes (no commit holds the code they measured).
+    measured_commit: str | None = None
 
     @property
     def delta_pct(self) -> float | None:
@@ -665,7 +690,7 @@ def plan_refresh(
                 status=status,
                 noisy_allowed=noisy_note is not None,
                 regression_accepted=regression_note is not None,
-                rewrite_values=b is not None and "values" in b.raw,
+                measured_commit=measured_commit(runs_by_bench, m),
             )
         )
 
@@ -762,25 +787,32 @@ def apply_changes(text: str, changes: list[KeyChange], config: Config) -> str:
     editor = BaselinesEditor(text)
     for c in changes:
         if c.is_new:
-            editor.add_entry(
-                c.key,
-                [
-                    ("value", c.new_text),
-                    ("unit", _dumps(c.unit)),
-                    ("degradation_pct_max", repr(float(config.degradation_pct_max))),
-                    ("variance_pct_warn", repr(float(config.variance_pct_warn))),
-                    ("higher_is_better", "true" if c.higher_is_better else "false"),
-                    ("notes", _dumps(c.notes)),
-                ],
-            )
+            fields = [
+                ("value", c.new_text),
+                ("unit", _dumps(c.unit)),
+                ("degradation_pct_max", repr(float(config.degradation_pct_max))),
+                ("variance_pct_warn", repr(float(config.variance_pct_warn))),
+                ("higher_is_better", "true" if c.higher_is_better else "false"),
+                ("notes", _dumps(c.notes)),
+            ]
+            if c.rewrite_values:
+                fields.append(("values", _values_text(c.metric.values)))
+            if c.measured_commit:
+                fields.append(("measured_commit", _dumps(c.measured_commit)))
+            editor.add_entry(c.key, fields)
         else:
             editor.set_field(c.key, "value", c.new_text)
             # Absent notes go right after the value, whose line changes anyway: the diff
             # then shows one changed line and one added line per key, nothing else.
             editor.set_field(c.key, "notes", _dumps(c.notes), after="value")
             if c.rewrite_values:
-                values = ", ".join(format_value(v) for v in c.metric.values)
-                editor.set_field(c.key, "values", f"[{values}]")
+                # A commit from an earlier refresh would point at code these runs did not
+                # measure: replaced, or removed when these runs name none.
+                if not c.measured_commit:
+                    editor.remove_field(c.key, "measured_commit")
+                editor.set_field(c.key, "values", _values_text(c.metric.values), after="notes")
+                if c.measured_commit:
+                    editor.set_field(c.key, "measured_commit", _dumps(c.measured_commit), "values")
     new_text = editor.render()
     # Belt and braces: the result must parse to exactly the intended values.
     parsed = parse_baselines_text(
@@ -791,6 +823,32 @@ def apply_changes(text: str, changes: list[KeyChange], config: Config) -> str:
         if got is None or got.value != c.new or got.notes != c.notes:  # pragma: no cover
             raise BenchgateError("internal error: the edit did not apply cleanly", key=c.key)
     return new_text
+
+
+def _values_text(values: list[float]) -> str:
+    """The JSON text of a per-run ``values`` list, each number as a refresh writes values."""
+    return "[" + ", ".join(format_value(v) for v in values) + "]"
+
+
+def measured_commit(runs_by_bench: dict[str, list[RunRecord]], m: ReducedMetric) -> str | None:
+    """The commit every run behind ``m`` measured, if they agree on one clean commit.
+
+    None when any run records no commit, a checkout with uncommitted changes (no commit
+    holds what it measured), or a commit other than the others'.
+    """
+    ids = set(m.run_ids)
+    commits: set[str] = set()
+    for r in runs_by_bench.get(m.bench, []):
+        if r.run_id not in ids:
+            continue
+        g = r.env.get("git") if isinstance(r.env, dict) else None
+        if not isinstance(g, dict) or g.get("dirty") is not False:
+            return None
+        c = g.get("commit")
+        if not isinstance(c, str) or not c:
+            return None
+        commits.add(c)
+    return commits.pop() if len(commits) == 1 else None
 
 
 def write_refresh(config: Config, plan: RefreshPlan, report_text: str | None) -> list[Path]:
