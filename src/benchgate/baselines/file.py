@@ -18,7 +18,6 @@ from typing import Any
 from benchgate.errors import BenchgateError
 from benchgate.model import DEFAULT_DEGRADATION, DEFAULT_WARN, Baseline
 
-
 # A commit id as git prints it: abbreviated (7+) up to a full SHA-256 name (64).
 _COMMIT = re.compile(r"[0-9a-fA-F]{7,64}")
 
@@ -111,9 +110,7 @@ def validate_entry(
         raise BenchgateError("'notes' must be a string", source, key)
     values = entry.get("values")
     if values is not None and (
-        not isinstance(values, list)
-        or not values
-        or not all(_number(v) and v > 0 for v in values)
+        not isinstance(values, list) or not values or not all(_number(v) and v > 0 for v in values)
     ):
         raise BenchgateError(
             "'values' (the per-run values the value was reduced from) must be a non-empty "
@@ -124,7 +121,8 @@ def validate_entry(
     commit = entry.get("measured_commit")
     if commit is not None and (not isinstance(commit, str) or not _COMMIT.fullmatch(commit)):
         raise BenchgateError(
-            f"'measured_commit' must be a git commit id (7-64 hex digits), got {json.dumps(commit)}",
+            "'measured_commit' must be a git commit id (7-64 hex digits), "
+            f"got {json.dumps(commit)}",
             source,
             key,
         )
