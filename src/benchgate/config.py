@@ -47,6 +47,9 @@ class Config:
     min_runs: int = 5
     # Machine classes: name -> what identifies it (see benchgate.machine.classes).
     machines: dict[str, Any] = field(default_factory=dict)
+    # Between-day drift of wall-clock metrics against a stored baseline (fraction at 95%;
+    # judge.drift.DEFAULT_DRIFT_PCT): widens those verdicts' intervals. 0 = none.
+    drift_pct: float = 0.10
     source: Path | None = None  # the pyproject.toml read, if any
 
     def path(self, rel: str | Path) -> Path:
@@ -102,6 +105,7 @@ _TYPES: dict[str, tuple[type, ...]] = {
     "rapid_edit_days": (int,),
     "min_runs": (int,),
     "machines": (dict,),
+    "drift_pct": (int, float),
 }
 
 
@@ -146,6 +150,12 @@ def load_config(root: Path | None = None) -> Config:
     if cfg.variance_pct_warn > cfg.degradation_pct_max:
         raise BenchgateError(
             "variance_pct_warn is above degradation_pct_max", pyproject, "tool.benchgate"
+        )
+    if not 0 <= cfg.drift_pct < 1:
+        raise BenchgateError(
+            "must be a fraction in [0, 1) (0.10 = 10%; 0 = no drift)",
+            pyproject,
+            "tool.benchgate.drift_pct",
         )
     if cfg.timeout <= 0:
         raise BenchgateError("must be positive", pyproject, "tool.benchgate.timeout")

@@ -347,7 +347,7 @@ def _judge_all(
     by_baseline: dict[str, Verdict] = {}
     if baselines is not None:
         cmp = compare(head_red, baselines)
-        annotate(cmp, head_red, baselines)
+        annotate(cmp, head_red, baselines, drift_pct=config.drift_pct)
         by_baseline = {v.key: v for v in cmp.verdicts}
     out: list[ABMetric] = []
     dropped = 0

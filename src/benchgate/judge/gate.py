@@ -6,7 +6,7 @@ too few runs, noisy metrics): they are notes in the report, never verdict change
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +15,7 @@ from benchgate.config import Config
 from benchgate.errors import BenchgateError
 from benchgate.fsutil import atomic_write_text
 from benchgate.judge.compare import compare
+from benchgate.judge.drift import DEFAULT_DRIFT_PCT, Drift
 from benchgate.judge.reduce import current_reduced
 from benchgate.judge.stats import noise
 from benchgate.model import Baseline, Comparison, ReducedSet, RunRecord, RunStatus
@@ -32,6 +33,10 @@ class Gate:
     reduced: ReducedSet
     baselines: dict[str, Baseline]
     comparison: Comparison
+    # The between-day drift the intervals were widened by: the configured default, and
+    # per key the results store's estimate where there is one (judge.drift).
+    drift_pct: float = DEFAULT_DRIFT_PCT
+    drifts: dict[str, Drift] = field(default_factory=dict)
 
 
 def load_out_dir(out_dir: Path) -> dict[str, list[RunRecord]]:
@@ -120,13 +125,19 @@ def compare_with_baselines(
     reduced: ReducedSet,
     baselines: dict[str, Baseline],
     baseline_env: dict[str, Any] | None,
+    drift_pct: float = DEFAULT_DRIFT_PCT,
+    drift_by_key: dict[str, Drift] | None = None,
 ) -> Comparison:
-    """Compare with the baselines, add the warnings, intervals and "unsure" labels."""
+    """Compare with the baselines, add the warnings, intervals and "unsure" labels.
+
+    The intervals are widened by the between-day drift: ``drift_by_key`` where it has
+    the key (estimated from the results store), else ``drift_pct``.
+    """
     from benchgate.judge.confidence import annotate  # intervals and "unsure": extra information
 
     comparison = compare(reduced, baselines)
     comparison.warnings = comparison_warnings(runs, reduced, comparison, baseline_env)
-    annotate(comparison, reduced, baselines, runs)
+    annotate(comparison, reduced, baselines, runs, drift_pct=drift_pct, drift_by_key=drift_by_key)
     return comparison
 
 
@@ -136,10 +147,13 @@ def gate(
     baselines: dict[str, Baseline] | None = None,
     baseline_env: dict[str, Any] | None = None,
     runs: dict[str, list[RunRecord]] | None = None,
+    drifts: dict[str, Drift] | None = None,
 ) -> Gate:
     """Load the out-dir, reduce (reduced.json or median in memory), compare, add warnings.
 
     ``runs``: judge these (e.g. one machine class's) instead of every run in the out-dir.
+    ``drifts``: per key, the between-day drift estimated from the results store
+    (:func:`benchgate.judge.drift.store_drifts`); other keys get ``config.drift_pct``.
     """
     runs = runs if runs is not None else load_out_dir(out_dir)
     reduced = current_reduced(out_dir, runs)
@@ -149,8 +163,11 @@ def gate(
         )
         if baseline_env is None:
             baseline_env = baseline_environment(config)
-    comparison = compare_with_baselines(runs, reduced, baselines, baseline_env)
-    return Gate(runs, reduced, baselines, comparison)
+    drifts = dict(drifts or {})
+    comparison = compare_with_baselines(
+        runs, reduced, baselines, baseline_env, config.drift_pct, drifts
+    )
+    return Gate(runs, reduced, baselines, comparison, config.drift_pct, drifts)
 
 
 def write_out_report(config: Config, out_dir: Path, reduced: ReducedSet | None = None) -> Path:
@@ -168,7 +185,7 @@ def write_out_report(config: Config, out_dir: Path, reduced: ReducedSet | None =
                 config.baselines_path, config.degradation_pct_max, config.variance_pct_warn
             )
             comparison = compare_with_baselines(
-                runs, reduced, baselines, baseline_environment(config)
+                runs, reduced, baselines, baseline_environment(config), config.drift_pct
             )
         except BenchgateError as exc:
             note = f"No comparison: {exc}"
