@@ -49,9 +49,7 @@ def _baseline(key: str, value: float, unit: str = "ops/sec", **raw: Any) -> Base
 
 
 def _reduced(*metrics: Any) -> ReducedSet:
-    return ReducedSet(
-        method="median", metrics={m.key: m for m in metrics}, benches={}, run_ids=[]
-    )
+    return ReducedSet(method="median", metrics={m.key: m for m in metrics}, benches={}, run_ids=[])
 
 
 def test_two_sample_interval_has_the_known_answer() -> None:

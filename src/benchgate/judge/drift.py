@@ -55,7 +55,7 @@ class Drift:
 
 
 def drifts(unit: str | None) -> bool:
-    """Whether a metric of ``unit`` can drift with the machine's speed (time does; counts do not)."""
+    """Whether a metric of ``unit`` drifts with the machine's speed (times do, counts not)."""
     return (unit or "").strip().lower() not in UNDRIFTING_UNITS
 
 
@@ -98,9 +98,10 @@ def drift_from_points(points: Sequence[Point], last: int = DRIFT_COMMITS) -> flo
     The steps s_i = log(v_i / v_(i-1)) between consecutive commits' medians hold what the
     machine did between the two measurements (and any real change in the code, and the
     sampling error of each median). Their robust spread about no change (1.4826 x the
-    median |s_i|: a few real changes, change points, do not inflate it) less the sampling part each commit's own
-    runs account for (already counted by the samples' interval) estimates the variance of
-    the level's move between two measurements: the 95% drift is exp(1.96 sigma) - 1.
+    median |s_i|: a few real changes, change points, do not inflate it) less the sampling
+    part each commit's own runs account for (already counted by the samples' interval)
+    estimates the variance of the level's move between two measurements: the 95% drift
+    is exp(1.96 sigma) - 1.
     None with fewer than ``MIN_DRIFT_STEPS`` steps.
     """
     pts = [p for p in points if p.value > 0][-last:]
