@@ -524,6 +524,8 @@ def run_ab(
     argv: list[str] | None = None,
     confirm_rounds: int = 0,
     confirm_time: float | None = None,
+    names: list[str] | None = None,
+    baselines: dict[str, Baseline] | None = None,
 ) -> ABResult:
     """Measure ``base_rev`` and the working tree interleaved; judge each metric by pairs.
 
@@ -539,6 +541,9 @@ def run_ab(
     confirming (:func:`benchgate.judge.confirm.worth_confirming`) get more interleaved rounds,
     one bench-pair at a time round-robin, until settled, ``confirm_rounds`` more rounds,
     or ``confirm_time`` seconds of confirming; every metric is judged on all its pairs.
+
+    ``names`` (exact bench names) instead of ``pattern``, and ``baselines`` instead of
+    reading baselines.json, serve ``compare --confirm`` (:mod:`benchgate.ab.baseline`).
     """
     if repeat < 1:
         raise BenchgateError("must be at least 1", key="--repeat")
@@ -548,10 +553,11 @@ def run_ab(
     commit = resolve_rev(top, base_rev, "--base")
     head_commit, dirty = head_state(root)
     head_benches = select(discover(config), pattern)
+    if names is not None:
+        head_benches = [b for b in head_benches if b.name in set(names)]
     if not head_benches:
         raise BenchgateError("no benches found", config.bench_path)
-    baselines: dict[str, Baseline] | None = None
-    if config.baselines_path.is_file():
+    if baselines is None and config.baselines_path.is_file():
         baselines = load_baselines(
             config.baselines_path, config.degradation_pct_max, config.variance_pct_warn
         )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import sys
 import time
@@ -11,6 +12,7 @@ from typing import Any
 
 import click
 
+from benchgate.ab.baseline import confirm_against_commits, split_targets
 from benchgate.cli.common import get_config, split_list
 from benchgate.cli.shard import apply_shard, machine_option, shard_options
 from benchgate.config import Config
@@ -137,6 +139,53 @@ def run_confirmation(
     for line in result.lines():
         click.echo(line, err=True)
     return result
+
+
+def run_baseline_confirmation(
+    config: Config,
+    out_dir: Path,
+    gate_result: Any,
+    runs: int,
+    time_s: float | None,
+    baseline_env: dict[str, Any] | None = None,
+) -> Any:
+    """``compare --confirm``: pairs against each unsure baseline's commit where reachable.
+
+    Targets whose baseline records a reachable ``measured_commit`` are judged on pairs
+    interleaved with that commit (:mod:`benchgate.ab.baseline`); the others fall back to
+    re-measuring the current side (:func:`run_confirmation`), with one line saying why.
+    Returns the final Gate.
+    """
+    split = split_targets(config, gate_result)
+    for key, why in split.fallback.items():
+        click.echo(
+            f"confirm: {key}: not paired against its baseline's commit: {why}; "
+            "re-measuring the current side only, against the stored numbers (the drift "
+            "between the two days stays in its interval)",
+            err=True,
+        )
+    if not split.by_commit:
+        return run_confirmation(config, out_dir, gate_result, runs, time_s, baseline_env).gate
+    result = gate_result
+    if split.fallback:
+        paired_keys = {k for keys in split.by_commit.values() for k in keys}
+        rest = dataclasses.replace(
+            gate_result.comparison,
+            verdicts=[v for v in gate_result.comparison.verdicts if v.key not in paired_keys],
+        )
+        sub = dataclasses.replace(gate_result, comparison=rest)
+        result = run_confirmation(config, out_dir, sub, runs, time_s, baseline_env).gate
+    display = _Display(live=sys.stderr.isatty())
+    argv = ["benchgate", *sys.argv[1:]] if Path(sys.argv[0]).name != "runner.py" else sys.argv
+    try:
+        done = confirm_against_commits(
+            config, out_dir, result, split.by_commit, runs, time_s, display, argv
+        )
+    finally:
+        display.close()
+    for line in done.lines():
+        click.echo(line, err=True)
+    return done.gate
 
 
 def recorded_class(config: Config, machine: str | None) -> str | None:
