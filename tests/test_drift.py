@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import json
 import math
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
+from click.testing import Result
 
+import benchgate.cli.measure as cli_measure
 from benchgate.config import load_config
 from benchgate.errors import BenchgateError
 from benchgate.judge.compare import compare
@@ -23,6 +28,7 @@ from benchgate.judge.drift import (
 from benchgate.judge.stats import spread_of
 from benchgate.model import Baseline, Interval, ReducedMetric, ReducedSet, Status
 from benchgate.store.series import Point, Series
+from conftest import const_bench, write_baselines
 
 BASE = [100.0, 101.0, 102.0, 103.0, 104.0]
 
@@ -191,3 +197,46 @@ def test_drift_pct_config_default_and_zero(tmp_path: Path) -> None:
     assert load_config(tmp_path).drift_pct == DEFAULT_DRIFT_PCT
     (tmp_path / "pyproject.toml").write_text("[tool.benchgate]\ndrift_pct = 0\n")
     assert load_config(tmp_path).drift_pct == 0
+
+
+def test_compare_uses_the_stores_drift_estimate_when_there_is_a_store(
+    project: Path,
+    write_bench: Callable[[str, str], Path],
+    cli: Callable[..., Result],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    write_bench("vm", const_bench({"steps_per_sec": (880.0, "steps/sec")}))
+    write_baselines(
+        project, {"vm.steps_per_sec": {"value": 1000, "unit": "steps/sec", "values": [1000] * 5}}
+    )
+    assert cli("run", "--repeat", "3").exit_code == 0
+    plain = json.loads(cli("compare", "--format", "json").output)
+    assert plain["metrics"][0]["unsure"] is True  # the default 10% drift could explain 12%
+
+    # A store whose history of this metric shows a machine that never moves.
+    steady = Series("vm.steps_per_sec", "steps/sec", True, tuple(_points([1000.0] * 12)))
+    store = _FakeStore({"vm.steps_per_sec": steady})
+
+    @contextmanager
+    def opened(config: Any, url: Any) -> Iterator[_FakeStore]:
+        yield store
+
+    monkeypatch.setattr(cli_measure, "_store_url", lambda config: "sqlite")
+    monkeypatch.setattr(cli_measure, "trend_store_opener", lambda: object())
+    monkeypatch.setattr(cli_measure, "opened_store", opened)
+    doc = json.loads(cli("compare", "--format", "json").output)
+    v = doc["metrics"][0]
+    assert v["status"] == "warn" and v["unsure"] is False
+    assert v["interval"]["method"] == "hodges-lehmann/mann-whitney"  # a drift of 0: not widened
+    assert store.calls and store.calls[0]["key"] == "vm.steps_per_sec"
+
+    # A store that cannot be read is a note, never a failed gate.
+    @contextmanager
+    def broken(config: Any, url: Any) -> Iterator[_FakeStore]:
+        raise BenchgateError("cannot open the store")
+        yield store
+
+    monkeypatch.setattr(cli_measure, "opened_store", broken)
+    doc = json.loads(cli("compare", "--format", "json").output)
+    assert doc["metrics"][0]["unsure"] is True
+    assert any("No drift estimate from the results store" in w for w in doc["summary"]["warnings"])

@@ -16,6 +16,7 @@ from benchgate.cli.measure import (
     parse_allow,
     resolve_out_dir,
     run_baseline_confirmation,
+    store_drift_estimates,
 )
 from benchgate.cli.shard import class_line, machine_option
 from benchgate.judge.gate import gate, load_out_dir
@@ -148,7 +149,12 @@ def compare(
                 config.baselines_path, config.degradation_pct_max, config.variance_pct_warn
             )
             proposed = {k: b.value for k, b in head.items() if k not in baselines}
-    result = gate(config, d, baselines, runs=choice.runs if choice.runs is not None else all_runs)
+    judged_runs = choice.runs if choice.runs is not None else all_runs
+    # The between-day drift of each metric from the results store's history, if any.
+    drifts, drift_note = store_drift_estimates(config, judged_runs)
+    result = gate(config, d, baselines, runs=judged_runs, drifts=drifts)
+    if drift_note:
+        result.comparison.warnings.append(drift_note)
     if confirm:
         from benchgate.judge.gate import baseline_environment
 

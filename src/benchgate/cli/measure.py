@@ -15,8 +15,10 @@ import click
 from benchgate.ab.baseline import confirm_against_commits, split_targets
 from benchgate.cli.common import get_config, split_list
 from benchgate.cli.shard import apply_shard, machine_option, shard_options
+from benchgate.cli.trend import opened_store, trend_store_opener
 from benchgate.config import Config
 from benchgate.errors import BenchgateError
+from benchgate.judge.drift import Drift, store_drifts
 from benchgate.judge.gate import load_out_dir, write_out_report
 from benchgate.judge.reduce import reduce_runs, write_reduced
 from benchgate.judge.stats import METHODS
@@ -139,6 +141,35 @@ def run_confirmation(
     for line in result.lines():
         click.echo(line, err=True)
     return result
+
+
+def _store_url(config: Config) -> str | None:
+    """The results store the project configures (``store`` in [tool.benchgate]), if any."""
+    url = getattr(config, "store", None)
+    return url if isinstance(url, str) and url and url != "off" else None
+
+
+def store_drift_estimates(
+    config: Config, runs: dict[str, list[Any]]
+) -> tuple[dict[str, Drift], str | None]:
+    """Per metric of ``runs``, the between-day drift estimated from the results store.
+
+    Only when the project configures a store and this benchgate has one; ({}, None)
+    otherwise. A store that cannot be read is a note (the configured ``drift_pct`` then
+    applies), never a failed gate: the drift only widens intervals.
+    """
+    url = _store_url(config)
+    if url is None or trend_store_opener() is None:
+        return {}, None
+    keys = sorted({f"{b}.{m}" for b, rs in runs.items() for r in rs for m in r.metrics})
+    try:
+        with opened_store(config, None) as store:
+            return store_drifts(store, keys), None
+    except BenchgateError as exc:
+        return {}, (
+            f"No drift estimate from the results store ({exc}): "
+            f"drift_pct {config.drift_pct:g} used instead"
+        )
 
 
 def run_baseline_confirmation(
