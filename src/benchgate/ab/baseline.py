@@ -123,7 +123,6 @@ def paired(m: ABMetric, commit: str) -> Verdict:
         n=m.pairs,
         interval=m.interval,
         unsure=m.unsure,
-        confirmed_runs=m.pairs,
     )
 
 
@@ -177,7 +176,11 @@ def confirm_against_commits(
     in the returned gate is replaced by its paired verdict; a key that got no pair keeps
     its stored-baseline verdict. The runs stay in ``<out_dir>/confirm-baseline/<commit>``.
     """
-    comparison = replace(gate.comparison, verdicts=list(gate.comparison.verdicts))
+    comparison = replace(
+        gate.comparison,
+        verdicts=list(gate.comparison.verdicts),
+        warnings=list(gate.comparison.warnings),
+    )
     index = {v.key: i for i, v in enumerate(comparison.verdicts)}
     before = {k: comparison.verdicts[index[k]] for keys in by_commit.values() for k in keys}
     result = BaselineConfirm(
@@ -211,12 +214,13 @@ def confirm_against_commits(
                 old = comparison.verdicts[index[key]]
                 why = m.reason if m is not None else "the bench did not report it"
                 comparison.verdicts[index[key]] = replace(old, reason=why)
-    comparison.warnings = [
-        *comparison.warnings,
-        *(
-            f"{len(keys)} unsure verdicts judged on pairs interleaved with the baselines' "
-            f"commit {commit[:12]} (compare --confirm)"
-            for commit, keys in by_commit.items()
-        ),
-    ]
+    for commit, keys in by_commit.items():
+        done = [k for k in keys if k in result.paired]
+        if done:
+            shown = ", ".join(done[:8]) + (f" and {len(done) - 8} more" if len(done) > 8 else "")
+            comparison.warnings.append(
+                f"Judged on pairs interleaved with the baseline's commit {commit[:12]} "
+                f"(compare --confirm): {shown}; their BASELINE is that commit measured now, "
+                "DELTA and interval the paired ratio's"
+            )
     return result
