@@ -165,13 +165,25 @@ def test_drift_from_the_store_history() -> None:
     assert noisy is not None and 0 < noisy < got
 
 
+def _json(out: str) -> dict[str, Any]:
+    """The JSON document of ``out`` (the store's "recorded ..." line may follow it)."""
+    doc: dict[str, Any] = json.JSONDecoder().raw_decode(out[out.index("{") :])[0]
+    return doc
+
+
 class _FakeStore:
     def __init__(self, series: dict[str, Series]) -> None:
         self._series = series
         self.calls: list[dict[str, Any]] = []
 
-    def series(self, key: str, **kw: Any) -> Series:
-        self.calls.append({"key": key, **kw})
+    def series(
+        self,
+        key: str,
+        branch: str | None = None,
+        machine: str | None = None,
+        last: int | None = None,
+    ) -> Series:
+        self.calls.append({"key": key, "branch": branch, "machine": machine, "last": last})
         if key not in self._series:
             raise KeyError(key)
         return self._series[key]
@@ -216,27 +228,34 @@ def test_compare_uses_the_stores_drift_estimate_when_there_is_a_store(
     # A store whose history of this metric shows a machine that never moves.
     steady = Series("vm.steps_per_sec", "steps/sec", True, tuple(_points([1000.0] * 12)))
     store = _FakeStore({"vm.steps_per_sec": steady})
+    opening: dict[str, Any] = {}
 
-    @contextmanager
-    def opened(config: Any, url: Any) -> Iterator[_FakeStore]:
-        yield store
+    class _Opener:
+        @staticmethod
+        def open(url: Any) -> Any:
+            if opening.get("broken"):
+                raise BenchgateError("cannot open the store")
 
-    monkeypatch.setattr(cli_measure, "_store_url", lambda config: "sqlite")
-    monkeypatch.setattr(cli_measure, "trend_store_opener", lambda: object())
-    monkeypatch.setattr(cli_measure, "opened_store", opened)
-    doc = json.loads(cli("compare", "--format", "json").output)
+            @contextmanager
+            def cm() -> Iterator[_FakeStore]:
+                yield store
+
+            return cm()
+
+    monkeypatch.setattr(cli_measure, "Store", _Opener)
+    db = f"sqlite:///{project / 'history.db'}"
+    # Without a store, the default drift; the store is asked only when one is in use.
+    cli("compare", "--format", "json")
+    assert not store.calls
+    doc = _json(cli("compare", "--format", "json", "--store", db).output)
     v = doc["metrics"][0]
     assert v["status"] == "warn" and v["unsure"] is False
     assert v["interval"]["method"] == "hodges-lehmann/mann-whitney"  # a drift of 0: not widened
     assert store.calls and store.calls[0]["key"] == "vm.steps_per_sec"
+    assert store.calls[0]["machine"]  # this environment's fingerprint: the same machine kind
 
     # A store that cannot be read is a note, never a failed gate.
-    @contextmanager
-    def broken(config: Any, url: Any) -> Iterator[_FakeStore]:
-        raise BenchgateError("cannot open the store")
-        yield store
-
-    monkeypatch.setattr(cli_measure, "opened_store", broken)
-    doc = json.loads(cli("compare", "--format", "json").output)
+    opening["broken"] = True
+    doc = _json(cli("compare", "--format", "json", "--store", db).output)
     assert doc["metrics"][0]["unsure"] is True
     assert any("No drift estimate from the results store" in w for w in doc["summary"]["warnings"])

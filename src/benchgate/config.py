@@ -56,6 +56,8 @@ class Config:
     # Between-day drift of wall-clock metrics against a stored baseline (fraction at 95%;
     # judge.drift.DEFAULT_DRIFT_PCT): widens those verdicts' intervals. 0 = none.
     drift_pct: float = 0.10
+    # Results store URL (docs/store.md): sqlite, sqlite:///PATH, postgresql://..., off.
+    store: str | None = None
     source: Path | None = None  # the pyproject.toml read, if any
 
     def path(self, rel: str | Path) -> Path:
@@ -308,6 +310,7 @@ _CHECKS: dict[str, Callable[[Any], Any]] = {
     "min_runs": _integer(1, MAX_MIN_RUNS),
     "machines": _machines,
     "drift_pct": _drift,
+    "store": _text,
 }
 
 

@@ -24,6 +24,7 @@ from benchgate.cli.shard import (
     machine_option,
     shard_options,
 )
+from benchgate.cli.store import record_ab_result, recording_store, store_option
 from benchgate.errors import BenchgateError
 from benchgate.machine.classes import choose_for_machine
 from benchgate.run.discovery import discover, select
@@ -50,6 +51,7 @@ from benchgate.run.discovery import discover, select
 @out_dir_option
 @shard_options
 @machine_option
+@store_option
 @click.pass_context
 def ab(
     ctx: click.Context,
@@ -67,6 +69,7 @@ def ab(
     shard: str | None = None,
     durations: str | None = None,
     machine: str | None = None,
+    store_url: str | None = None,
 ) -> None:
     """Measure the base revision and the working tree in the same job, judged by pairs.
 
@@ -90,6 +93,9 @@ def ab(
     classes declared, the baselines are those of this machine's class (or --machine
     NAME's). Exit 1 when a paired verdict is FAIL or ERROR, 0 otherwise,
     2 for bad input (not a git repository, unknown revision).
+
+    With --store URL (or store in [tool.benchgate]) both sides' runs and the paired
+    verdicts are recorded in the results store (docs/store.md).
 
     \b
     Example (in a pull-request job):
@@ -117,6 +123,7 @@ def ab(
     elif durations is not None:
         raise BenchgateError("only with --shard K/N", key="--durations")
     cpu_list = parse_cpus(cpus if cpus is not None else config.cpus)
+    store = recording_store(config, store_url)
     display = _Display(live=sys.stderr.isatty())
     argv = ["benchgate", *sys.argv[1:]] if Path(sys.argv[0]).name != "runner.py" else sys.argv
     try:
@@ -146,4 +153,5 @@ def ab(
         click.echo(render_ab_markdown(result), nl=False)
     else:
         click.echo(render_ab_text(result), nl=False)
+    record_ab_result(config, store, result)
     ctx.exit(1 if result.gating() else 0)

@@ -19,6 +19,7 @@ from benchgate.cli.measure import (
     store_drift_estimates,
 )
 from benchgate.cli.shard import class_line, machine_option
+from benchgate.cli.store import record_runs, recording_store, store_option
 from benchgate.judge.gate import gate, load_out_dir
 from benchgate.machine.classes import choose_for_runs
 from benchgate.render.ci import write_step_summary
@@ -73,6 +74,7 @@ from benchgate.render.report import comparison_json, render_text
 )
 @confirm_options
 @machine_option
+@store_option
 @click.pass_context
 def compare(
     ctx: click.Context,
@@ -89,6 +91,7 @@ def compare(
     confirm_runs: int = 10,
     confirm_time: float | None = None,
     machine: str | None = None,
+    store_url: str | None = None,
 ) -> None:
     """Compare the measurements with baselines.json and gate on the result.
 
@@ -111,6 +114,9 @@ def compare(
     --confirm-runs more runs (or --confirm-time seconds), appended to OUT_DIR, and
     judged on all its runs, first ones included.
 
+    With --store URL (or store in [tool.benchgate]) the runs and the verdicts are
+    recorded in the results store (docs/store.md).
+
     \b
     Example:
       benchgate compare --format markdown --allow new
@@ -119,6 +125,7 @@ def compare(
     config = get_config(ctx)
     allowed = parse_allow(allow)
     d = resolve_out_dir(config, out_dir)
+    store = recording_store(config, store_url)
     all_runs = load_out_dir(d)
     choice = choose_for_runs(config, all_runs, machine)
     config = choice.config
@@ -151,7 +158,7 @@ def compare(
             proposed = {k: b.value for k, b in head.items() if k not in baselines}
     judged_runs = choice.runs if choice.runs is not None else all_runs
     # The between-day drift of each metric from the results store's history, if any.
-    drifts, drift_note = store_drift_estimates(config, judged_runs)
+    drifts, drift_note = store_drift_estimates(store, judged_runs, config.drift_pct)
     result = gate(config, d, baselines, runs=judged_runs, drifts=drifts)
     if drift_note:
         result.comparison.warnings.append(drift_note)
@@ -192,4 +199,6 @@ def compare(
         click.echo(format_markdown(comparison, allowed))
     else:
         click.echo(render_text(comparison, allowed), nl=False)
+    verdicts = [v.to_dict() for v in comparison.verdicts]
+    record_runs(config, store, d, verdicts, "compare", {"warnings": comparison.warnings})
     ctx.exit(1 if comparison.gating(allowed) else 0)

@@ -15,7 +15,7 @@ import click
 from benchgate.ab.baseline import confirm_against_commits, split_targets
 from benchgate.cli.common import get_config, split_list
 from benchgate.cli.shard import apply_shard, machine_option, shard_options
-from benchgate.cli.trend import opened_store, trend_store_opener
+from benchgate.cli.store import record_runs, recording_store, store_option
 from benchgate.config import Config
 from benchgate.errors import BenchgateError
 from benchgate.judge.drift import Drift, store_drifts
@@ -36,6 +36,8 @@ from benchgate.run.discovery import discover, select
 from benchgate.run.results import load_runs, out_dir_lock
 from benchgate.run.runner import Progress, RunOptions, run_benches
 from benchgate.run.shard import parse_shard
+from benchgate.store.store import Store
+from benchgate.store.url import StoreURL
 
 
 def out_dir_option(f: Callable[..., object]) -> Callable[..., object]:
@@ -143,32 +145,28 @@ def run_confirmation(
     return result
 
 
-def _store_url(config: Config) -> str | None:
-    """The results store the project configures (``store`` in [tool.benchgate]), if any."""
-    url = getattr(config, "store", None)
-    return url if isinstance(url, str) and url and url != "off" else None
-
-
 def store_drift_estimates(
-    config: Config, runs: dict[str, list[Any]]
+    url: StoreURL, runs: dict[str, list[Any]], drift_pct: float
 ) -> tuple[dict[str, Drift], str | None]:
     """Per metric of ``runs``, the between-day drift estimated from the results store.
 
-    Only when the project configures a store and this benchgate has one; ({}, None)
-    otherwise. A store that cannot be read is a note (the configured ``drift_pct`` then
-    applies), never a failed gate: the drift only widens intervals.
+    Only when a store is in use (``--store`` or ``store`` in config; ({}, None) when off).
+    The history read is that of the runs' environment fingerprint (the same kind of
+    machine). A store that cannot be read is a note (``drift_pct`` then applies), never a
+    failed gate: the drift only widens intervals.
     """
-    url = _store_url(config)
-    if url is None or trend_store_opener() is None:
+    if url.kind == "off":
         return {}, None
     keys = sorted({f"{b}.{m}" for b, rs in runs.items() for r in rs for m in r.metrics})
+    envs = [r.env for rs in runs.values() for r in rs if r.env]
+    fingerprint = envs[-1].get("fingerprint") if envs else None
     try:
-        with opened_store(config, None) as store:
-            return store_drifts(store, keys), None
+        with Store.open(url) as store:
+            return store_drifts(store, keys, machine=fingerprint or None), None
     except BenchgateError as exc:
         return {}, (
             f"No drift estimate from the results store ({exc}): "
-            f"drift_pct {config.drift_pct:g} used instead"
+            f"drift_pct {drift_pct:g} used instead"
         )
 
 
@@ -322,6 +320,7 @@ class _Display:
 @confirm_options
 @shard_options
 @machine_option
+@store_option
 @click.pass_context
 def run(
     ctx: click.Context,
@@ -338,6 +337,7 @@ def run(
     shard: str | None = None,
     durations: str | None = None,
     machine: str | None = None,
+    store_url: str | None = None,
 ) -> None:
     """Run the benches, each in a fresh subprocess, and keep every run.
 
@@ -352,6 +352,9 @@ def run(
     With --confirm, the runs are then compared with baselines.json and the benches
     whose WARN or FAIL is unsure are run again (see `benchgate compare --confirm`).
 
+    With --store URL (or store in [tool.benchgate]) the out-dir's runs are recorded in
+    the results store afterwards (docs/store.md).
+
     With --shard K/N only part K of a deterministic split into N parts runs, balanced
     by the benches' recorded durations (see `benchgate shards`); `benchgate merge`
     joins the parts. --machine NAME records the run as made on that machine class.
@@ -363,6 +366,7 @@ def run(
     from benchgate.machine.cpus import parse_cpus
 
     config = get_config(ctx)
+    store = recording_store(config, store_url)
     benches = select(discover(config), pattern)
     if not benches:
         raise BenchgateError(
@@ -417,6 +421,7 @@ def run(
             before = gate(config, options.out_dir)
         except BenchgateError as exc:
             click.echo(f"confirm: not possible: {exc}", err=True)
+            record_runs(config, store, options.out_dir, source="run")
             return
         run_confirmation(
             config,
@@ -426,6 +431,7 @@ def run(
             confirm_time,
             baseline_environment(config),
         )
+    record_runs(config, store, options.out_dir, source="run")
 
 
 @click.command()

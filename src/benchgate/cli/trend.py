@@ -35,11 +35,6 @@ from benchgate.trend.render import render_csv, render_json, render_markdown, ren
 _open_store: Callable[[Any], Any] | None = getattr(_store_pkg, "open_store", None)
 
 
-def trend_store_opener() -> Callable[[Any], Any] | None:
-    """``benchgate.store.open_store`` when this build has it (None otherwise)."""
-    return _open_store
-
-
 @contextmanager
 def opened_store(cfg: Config, url: str | None) -> Iterator[Any]:
     """The store named by ``--store URL``, else by the project's config; closed afterwards."""

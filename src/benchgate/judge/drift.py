@@ -24,6 +24,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from benchgate.errors import BenchgateError
 from benchgate.judge.stats import CI_LEVEL
 from benchgate.model import Interval
 from benchgate.store.series import Point
@@ -122,7 +123,13 @@ def drift_from_points(points: Sequence[Point], last: int = DRIFT_COMMITS) -> flo
 class SeriesSource(Protocol):
     """What the drift estimate needs of a results store: one metric's series."""
 
-    def series(self, key: str, **kw: Any) -> Any: ...
+    def series(
+        self,
+        key: str,
+        branch: str | None = None,
+        machine: str | None = None,
+        last: int | None = None,
+    ) -> Any: ...
 
 
 def store_drifts(
@@ -143,7 +150,7 @@ def store_drifts(
     for key in keys:
         try:
             series = store.series(key, branch=branch, machine=machine, last=last)
-        except KeyError:
+        except (KeyError, BenchgateError):  # a key the store has never recorded
             continue
         points = getattr(series, "points", None) or ()
         pct = drift_from_points(points, last)
