@@ -442,7 +442,7 @@ def test_store_info_json(project: Path, tmp_path: Path) -> None:
 
 
 def test_sparkline_and_shown_commits() -> None:
-    from benchgate.store.history import render_history, sparkline
+    from benchgate.render.history import render_history, sparkline
     from benchgate.store.series import Point, Series
 
     assert sparkline([1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0]) == "▁▂▃▄▅▆▇█"

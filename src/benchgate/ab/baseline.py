@@ -20,7 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from benchgate.ab.run import ABMetric, ABResult, run_ab
+from benchgate.ab.run import ABResult, run_ab
 from benchgate.config import Config
 from benchgate.errors import BenchgateError
 from benchgate.gitutil import git, toplevel
@@ -61,18 +61,7 @@ def reachable(root: Path, commit: str) -> tuple[str | None, str]:
 
 def confirm_targets(gate: Gate) -> list[Verdict]:
     """The verdicts ``--confirm`` would measure again (the one rule, ``worth_confirming``)."""
-    return [
-        v
-        for v in gate.comparison.verdicts
-        if worth_confirming(
-            v.status,
-            v.interval,
-            v.n,
-            v.higher_is_better,
-            v.degradation_pct_max,
-            v.variance_pct_warn,
-        )
-    ]
+    return [v for v in gate.comparison.verdicts if worth_confirming(v)]
 
 
 @dataclass
@@ -104,25 +93,19 @@ def split_targets(config: Config, gate: Gate) -> Split:
     return out
 
 
-def paired(m: ABMetric, commit: str) -> Verdict:
-    """An ``ab`` metric as the comparison's verdict: judged on the pairs, with its ratio."""
-    return Verdict(
-        key=m.key,
-        status=m.status,
-        baseline=m.base,
-        current=m.head,
-        unit=m.unit,
-        delta_pct=m.delta_pct,
-        higher_is_better=m.higher_is_better,
-        degradation_pct_max=m.degradation_pct_max,
-        variance_pct_warn=m.variance_pct_warn,
-        reason=(
-            f"judged on {m.pairs} pairs interleaved with the baseline's commit {commit[:12]}"
-            + (f" ({m.reason})" if m.reason else "")
-        ),
-        n=m.pairs,
-        interval=m.interval,
-        unsure=m.unsure,
+def paired(m: Verdict, commit: str) -> Verdict:
+    """An ``ab`` metric (a paired verdict, with its ratio) as the comparison's verdict.
+
+    Its ``baseline`` is the commit's median measured now, ``current`` the working tree's,
+    ``n`` the number of pairs; the reason names the commit. Extra pairs ``ab --confirm``
+    made are not "more runs" of the stored comparison: ``confirmed_runs`` is left at 0.
+    """
+    why = f"judged on {m.n} pairs interleaved with the baseline's commit {commit[:12]}"
+    return replace(
+        m,
+        reason=why + (f" ({m.reason})" if m.reason else ""),
+        confirmed_runs=0,
+        before=None,
     )
 
 
@@ -148,7 +131,7 @@ class BaselineConfirm:
                     why = new.reason if new is not None else "not measured"
                     out.append(f"confirm: {key}: {label}, not paired against {commit[:12]}: {why}")
                     continue
-                ratio = (new.delta_pct or 0.0) / 100 + 1
+                ratio = new.ratio if new.ratio is not None else 1 + (new.delta_pct or 0) / 100
                 out.append(
                     f"confirm: {key}: {label} -> {new.status.label}"
                     f"{' (unsure)' if new.unsure else ''} on {new.n} pairs against the "
@@ -207,7 +190,7 @@ def confirm_against_commits(
         got = {m.key: m for m in ab.metrics}
         for key in keys:
             m = got.get(key)
-            if m is not None and m.pairs > 0 and m.ratio is not None:
+            if m is not None and m.n > 0 and m.ratio is not None:
                 comparison.verdicts[index[key]] = paired(m, commit)
                 result.paired.add(key)
             else:

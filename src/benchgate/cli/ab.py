@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from benchgate.ab.run import run_ab
 from benchgate.cli.common import format_option, get_config
 from benchgate.cli.measure import (
     _Display,
@@ -27,7 +28,10 @@ from benchgate.cli.shard import (
 from benchgate.cli.store import record_ab_result, recording_store, store_option
 from benchgate.errors import BenchgateError
 from benchgate.machine.classes import choose_for_machine
+from benchgate.machine.cpus import parse_cpus
+from benchgate.render.ab import render_ab_markdown, render_ab_text
 from benchgate.run.discovery import discover, select
+from benchgate.run.runner import sigterm_as_interrupt
 
 
 @click.command()
@@ -102,10 +106,6 @@ def ab(
       git fetch origin main
       benchgate ab --base origin/main --repeat 5 --confirm --format markdown
     """
-    from benchgate.ab.run import render_ab_markdown, render_ab_text, run_ab
-    from benchgate.machine.cpus import parse_cpus
-    from benchgate.run.runner import sigterm_as_interrupt
-
     config = get_config(ctx)
     choice = choose_for_machine(config, machine)
     config = choice.config

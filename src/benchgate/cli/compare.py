@@ -20,9 +20,11 @@ from benchgate.cli.measure import (
 )
 from benchgate.cli.shard import class_line, machine_option
 from benchgate.cli.store import record_runs, recording_store, store_option
-from benchgate.judge.gate import gate, load_out_dir
+from benchgate.fsutil import atomic_write_text
+from benchgate.judge.gate import baseline_environment, gate, load_out_dir
 from benchgate.machine.classes import choose_for_runs
-from benchgate.render.ci import write_step_summary
+from benchgate.render.github import format_markdown, github_annotations, write_step_summary
+from benchgate.render.junit import junit_xml
 from benchgate.render.report import comparison_json, render_text
 
 
@@ -163,8 +165,6 @@ def compare(
     if drift_note:
         result.comparison.warnings.append(drift_note)
     if confirm:
-        from benchgate.judge.gate import baseline_environment
-
         env = baseline_environment(config) if baselines is None else None
         result = run_baseline_confirmation(config, d, result, confirm_runs, confirm_time, env)
     comparison = result.comparison
@@ -176,17 +176,12 @@ def compare(
     if github is None:
         github = os.environ.get("GITHUB_ACTIONS") == "true"
     if github:
-        from benchgate.render.ci import github_annotations
-
         for line in github_annotations(comparison, allowed):
             click.echo(line)
     if github if step_summary is None else step_summary:
         # GitHub's summary page shows the whole table; annotations show only 10 per kind.
         write_step_summary(comparison, os.environ, allowed)
     if junit:
-        from benchgate.fsutil import atomic_write_text
-        from benchgate.render.ci import junit_xml
-
         atomic_write_text(Path(junit), junit_xml(comparison, allowed))
     said = class_line(choice, fmt) if baselines_path is None else None
     if said is not None:
@@ -194,8 +189,6 @@ def compare(
     if fmt == "json":
         click.echo(dump_json(comparison_json(comparison, allowed)))
     elif fmt == "markdown":
-        from benchgate.render.ci import format_markdown
-
         click.echo(format_markdown(comparison, allowed))
     else:
         click.echo(render_text(comparison, allowed), nl=False)

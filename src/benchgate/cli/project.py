@@ -13,6 +13,8 @@ from benchgate.errors import BenchgateError
 from benchgate.judge.gate import gate, write_out_report
 from benchgate.judge.reduce import reduce_runs, write_reduced
 from benchgate.model import RunStatus, Status
+from benchgate.project.ci_workflow import ci_template
+from benchgate.project.demo import copy_demo
 from benchgate.project.scaffold import init_project, sharded_ci_template
 from benchgate.render.report import render_text
 from benchgate.run.discovery import discover
@@ -57,8 +59,6 @@ def init(ctx: click.Context, force: bool, ci: str | None, shards: int | None = N
         rel, text = sharded_ci_template(ci, shards, config=config)
         extra[config.root / rel] = text
     elif ci:
-        from benchgate.render.ci import ci_template
-
         rel, text = ci_template(ci, config=config)
         extra[config.root / rel] = text
     result = init_project(config, force=force, extra=extra)
@@ -103,8 +103,6 @@ def demo(ctx: click.Context, dest: str | None, repeat: int, strict: bool) -> Non
     Example:
       benchgate demo --dir /tmp/bg-demo
     """
-    from benchgate.project.demo import copy_demo
-
     root = copy_demo(Path(dest).resolve() if dest else None)
     click.echo(f"demo project: {root}")
     config = load_config(root)

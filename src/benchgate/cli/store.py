@@ -11,7 +11,8 @@ import click
 
 from benchgate.cli.common import format_option, get_config
 from benchgate.config import Config
-from benchgate.store.history import SHOWN, project_series, render_history
+from benchgate.render.history import SHOWN, render_history
+from benchgate.store.history import project_series
 from benchgate.store.record import (
     check_store,
     reading_url,
