@@ -24,6 +24,7 @@ from benchgate.machine.environment import diff_environments
 from benchgate.model import Baseline, Comparison, ReducedSet, RunRecord, RunStatus
 from benchgate.render.report import render_out_report
 from benchgate.run.results import REPORT_FILE, load_runs, out_dir_lock
+from benchgate.selection import MetricRules
 
 MIN_RUNS = 5
 
@@ -122,16 +123,22 @@ def compare_with_baselines(
     reduced: ReducedSet,
     baselines: dict[str, Baseline],
     baseline_env: dict[str, Any] | None,
+    metric_rules: dict[str, MetricRules] | None = None,
     drift_pct: float = DEFAULT_DRIFT_PCT,
     drift_by_key: dict[str, Drift] | None = None,
 ) -> Comparison:
     """Compare with the baselines, add the warnings, intervals and "unsure" labels.
 
-    The intervals are widened by the between-day drift: ``drift_by_key`` where it has
-    the key (estimated from the results store), else ``drift_pct``.
+    ``metric_rules`` (config ``metrics``): a baseline key the rules make informational is
+    INFO even when its bench did not report it this time, never MISSING. The intervals are
+    widened by the between-day drift: ``drift_by_key`` where it has the key (estimated
+    from the results store), else ``drift_pct``.
     """
-    comparison = compare(reduced, baselines)
-    comparison.warnings = comparison_warnings(runs, reduced, comparison, baseline_env)
+    comparison = compare(reduced, baselines, metric_rules)
+    comparison.warnings = [
+        *comparison_warnings(runs, reduced, comparison, baseline_env),
+        *comparison.warnings,  # compare's own notes (renamed metrics)
+    ]
     annotate(comparison, reduced, baselines, runs, drift_pct=drift_pct, drift_by_key=drift_by_key)
     return comparison
 
@@ -160,7 +167,7 @@ def gate(
             baseline_env = baseline_environment(config)
     drifts = dict(drifts or {})
     comparison = compare_with_baselines(
-        runs, reduced, baselines, baseline_env, config.drift_pct, drifts
+        runs, reduced, baselines, baseline_env, config.metrics, config.drift_pct, drifts
     )
     return Gate(runs, reduced, baselines, comparison, config.drift_pct, drifts)
 
@@ -180,7 +187,12 @@ def write_out_report(config: Config, out_dir: Path, reduced: ReducedSet | None =
                 config.baselines_path, config.degradation_pct_max, config.variance_pct_warn
             )
             comparison = compare_with_baselines(
-                runs, reduced, baselines, baseline_environment(config), config.drift_pct
+                runs,
+                reduced,
+                baselines,
+                baseline_environment(config),
+                config.metrics,
+                config.drift_pct,
             )
         except BenchgateError as exc:
             note = f"No comparison: {exc}"
