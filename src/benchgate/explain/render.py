@@ -1,0 +1,190 @@
+"""Text, markdown and JSON forms of an explanation, and the block ``ab --explain`` adds."""
+
+from __future__ import annotations
+
+import html
+import json
+from collections.abc import Sequence
+
+from benchgate.explain.diff import Diff, Row
+from benchgate.explain.profiles import OPERATION
+from benchgate.explain.run import Explanation
+
+HEADERS = ["FUNCTION", "FILE:LINE", "BASE", "HEAD", "CHANGE", "SHARE"]
+
+
+def fmt_cost(value: float, unit: str, signed: bool = False) -> str:
+    """A cost per call: seconds with a readable unit, instructions with separators."""
+    sign = "+" if signed and value > 0 else ""
+    if unit == "s":
+        a = abs(value)
+        for u, s in (("s", 1.0), ("ms", 1e-3), ("us", 1e-6)):
+            if a >= s:
+                return f"{sign}{value / s:.3g} {u}"
+        return f"{sign}{value * 1e9:.3g} ns"
+    return f"{sign}{value:,.0f}"
+
+
+def _share(r: Row) -> str:
+    return f"{r.share:+.1%}" if r.share is not None else "-"
+
+
+def _cells(r: Row, unit: str) -> list[str]:
+    return [
+        r.name,
+        r.where,
+        fmt_cost(r.base, unit),
+        fmt_cost(r.head, unit),
+        fmt_cost(r.change, unit, signed=True),
+        _share(r),
+    ]
+
+
+def _unit_text(unit: str) -> str:
+    return "seconds" if unit == "s" else unit
+
+
+def header_lines(e: Explanation) -> list[str]:
+    """What was profiled and the totals, one line each."""
+    what = (
+        f"{e.calls} calls of the measured operation (setup excluded)"
+        if e.scope == OPERATION
+        else "the whole process (not written with benchgate.bench)"
+    )
+    d = e.diff
+    ratio = f", head/base {d.ratio:.4f}" if d.ratio is not None else ""
+    return [
+        f"benchgate explain {e.key}: {e.measure}, base {e.base_rev} ({e.base_commit[:12]}) "
+        "vs working tree",
+        f"profiled: {what}; total per call {fmt_cost(d.base_total, d.unit)} -> "
+        f"{fmt_cost(d.head_total, d.unit)} {'' if d.unit == 's' else d.unit}".rstrip()
+        + f" ({fmt_cost(d.total_change, d.unit, True)}{ratio})",
+    ]
+
+
+def _table_text(rows: list[list[str]]) -> list[str]:
+    widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(HEADERS)]
+    fmt = "  ".join(f"{{:<{w}}}" for w in widths)
+    return [fmt.format(*HEADERS).rstrip(), *(fmt.format(*r).rstrip() for r in rows)]
+
+
+def _section_text(title: str, diff: Diff, top: int) -> list[str]:
+    out: list[str] = []
+    for label, rows in (("grew", diff.grown(top)), ("shrank", diff.shrunk(top))):
+        out.append(f"{title} that {label} most ({_unit_text(diff.unit)} per call):")
+        if rows:
+            out += ["  " + ln for ln in _table_text([_cells(r, diff.unit) for r in rows])]
+        else:
+            out.append("  none")
+    return out
+
+
+def render_text(e: Explanation, top: int = 10) -> str:
+    """The explanation as aligned text tables."""
+    lines = header_lines(e)
+    lines += [f"! {n}" for n in e.notes]
+    lines.append("")
+    lines += _section_text("Python functions", e.diff, top)
+    if e.native is not None:
+        lines.append("")
+        lines += _section_text("C functions (callgrind, exact)", e.native, top)
+    lines.append("")
+    lines.append(f"flame graph: {e.flame_path}")
+    lines.append(f"profiles: {e.out_dir}/ ({e.seconds:.1f}s)")
+    return "\n".join(lines) + "\n"
+
+
+def md_escape(text: str) -> str:
+    """``text`` safe in a markdown table cell: HTML escaped, markdown's specials quoted."""
+    out = html.escape(text, quote=False)
+    for ch in ("\\", "`", "*", "_", "[", "]", "|", "#"):
+        out = out.replace(ch, "\\" + ch)
+    return out.replace("\n", " ")
+
+
+def _table_md(rows: list[Row], unit: str) -> list[str]:
+    out = ["| function | file:line | base | head | change | share |"]
+    out.append("| --- | --- | ---: | ---: | ---: | ---: |")
+    for r in rows:
+        c = _cells(r, unit)
+        out.append("| " + " | ".join(md_escape(x) for x in c) + " |")
+    return out
+
+
+def render_markdown(e: Explanation, top: int = 10) -> str:
+    """The explanation as markdown (a PR comment or a step summary)."""
+    head = header_lines(e)
+    lines = [f"### {md_escape(head[0])}", "", md_escape(head[1]), ""]
+    lines += [f"> {md_escape(n)}" for n in e.notes]
+    if e.notes:
+        lines.append("")
+    sections = [("Python functions", e.diff)]
+    if e.native is not None:
+        sections.append(("C functions (callgrind, exact)", e.native))
+    for title, diff in sections:
+        for label, rows in (("grew", diff.grown(top)), ("shrank", diff.shrunk(top))):
+            lines.append(f"**{title} that {label} most** ({_unit_text(diff.unit)} per call)")
+            lines.append("")
+            lines += _table_md(rows, diff.unit) if rows else ["none"]
+            lines.append("")
+    lines.append(f"flame graph: `{md_escape(str(e.flame_path))}`")
+    return "\n".join(lines) + "\n"
+
+
+def render_json(e: Explanation, top: int = 10) -> str:
+    """The explanation as JSON (``top`` grown and shrunk functions each)."""
+    return json.dumps(e.to_dict(top), indent=2) + "\n"
+
+
+# --- the block `ab --explain` adds below the verdict table ---------------------------------
+
+
+def ab_block_markdown(
+    explained: Sequence[tuple[str, Explanation | None, str | None]], top: int = 5
+) -> str:
+    """For each (status, explanation or None, error): the top grown functions, markdown."""
+    if not explained:
+        return ""
+    lines = ["", "#### Why it got slower (benchgate explain)", ""]
+    for status, e, error in explained:
+        if e is None:
+            lines.append(f"- {md_escape(status)}: {md_escape(error or 'no explanation')}")
+            lines.append("")
+            continue
+        lines.append(
+            f"**{md_escape(status)} {md_escape(e.key)}**: {e.measure} per call "
+            f"{fmt_cost(e.diff.base_total, e.diff.unit)} -> "
+            f"{fmt_cost(e.diff.head_total, e.diff.unit)}"
+            + (" (whole process)" if e.scope != OPERATION else "")
+        )
+        lines.append("")
+        grown = e.diff.grown(top)
+        lines += _table_md(grown, e.diff.unit) if grown else ["no function grew"]
+        lines.append("")
+        lines.append(f"flame graph and profiles: `{md_escape(str(e.out_dir))}/`")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def ab_block_text(
+    explained: Sequence[tuple[str, Explanation | None, str | None]], top: int = 5
+) -> str:
+    """The same block as text."""
+    if not explained:
+        return ""
+    lines = ["", "why it got slower (benchgate explain):"]
+    for status, e, error in explained:
+        if e is None:
+            lines.append(f"  {status}: {error or 'no explanation'}")
+            continue
+        lines.append(
+            f"  {status} {e.key}: {e.measure} per call {fmt_cost(e.diff.base_total, e.diff.unit)}"
+            f" -> {fmt_cost(e.diff.head_total, e.diff.unit)}"
+        )
+        grown = e.diff.grown(top)
+        if grown:
+            lines += ["    " + ln for ln in _table_text([_cells(r, e.diff.unit) for r in grown])]
+        lines.append(f"    flame graph and profiles: {e.out_dir}/")
+    return "\n".join(lines) + "\n"
+
+
