@@ -25,6 +25,8 @@ from benchgate.cli.shard import (
     shard_options,
 )
 from benchgate.errors import BenchgateError
+from benchgate.explain.render import ab_block_markdown, ab_block_text
+from benchgate.explain.run import explain_verdicts
 from benchgate.machine.classes import choose_for_machine
 from benchgate.run.discovery import discover, select
 
@@ -50,6 +52,14 @@ from benchgate.run.discovery import discover, select
 @out_dir_option
 @shard_options
 @machine_option
+@click.option(
+    "--explain",
+    "explain_fail",
+    is_flag=True,
+    help="For every FAIL, profile base and head (benchgate explain) and list the top five "
+    "grown functions below the verdict table.",
+)
+@click.option("--explain-warn", is_flag=True, help="With --explain: WARN metrics too.")
 @click.pass_context
 def ab(
     ctx: click.Context,
@@ -67,6 +77,8 @@ def ab(
     shard: str | None = None,
     durations: str | None = None,
     machine: str | None = None,
+    explain_fail: bool = False,
+    explain_warn: bool = False,
 ) -> None:
     """Measure the base revision and the working tree in the same job, judged by pairs.
 
@@ -79,6 +91,10 @@ def ab(
     baselines.json where the key exists, else config), and shown with its interval
     and, when baselines.json exists, its verdict against it. A bench absent at REV
     is NEW.
+
+    With --explain, every FAIL (and WARN with --explain-warn) is explained as
+    `benchgate explain KEY --base REV` does: the five functions whose cost grew most go
+    below the verdict table, the flame graph and profiles into OUT_DIR/explain/<key>/.
 
     With --confirm, a bench whose paired verdict is unsure where it matters (an
     unsure WARN or FAIL, or a PASS whose interval reaches into FAIL) gets more
@@ -140,10 +156,19 @@ def ab(
     said = class_line(choice, fmt)
     if said is not None:
         click.echo(said, err=fmt == "json")
+    explained = (
+        explain_verdicts(config, result, base_rev, ab_out, explain_warn) if explain_fail else []
+    )
     if fmt == "json":
-        click.echo(dump_json(result.to_dict()))
+        doc = result.to_dict()
+        if explain_fail:
+            doc["explain"] = [
+                {"status": st, "error": err, **(e.to_dict(5) if e is not None else {})}
+                for st, e, err in explained
+            ]
+        click.echo(dump_json(doc))
     elif fmt == "markdown":
-        click.echo(render_ab_markdown(result), nl=False)
+        click.echo(render_ab_markdown(result) + ab_block_markdown(explained), nl=False)
     else:
-        click.echo(render_ab_text(result), nl=False)
+        click.echo(render_ab_text(result) + ab_block_text(explained), nl=False)
     ctx.exit(1 if result.gating() else 0)

@@ -104,7 +104,7 @@ def flame_html(title: str, diff: Diff, head: Profile, notes: list[str]) -> str:
             left, width = 100 * x / total, 100 * node.value / total
             boxes.append(
                 f'<div class="b" style="left:{left:.4f}%;width:{width:.4f}%;'
-                f"top:{depth * ROW_PX}px;background:{_colour(change, scale)}\" "
+                f'top:{depth * ROW_PX}px;background:{_colour(change, scale)}" '
                 f'title="{html.escape(tip)}">{html.escape(f.name)}</div>'
             )
             cx = x

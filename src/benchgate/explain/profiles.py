@@ -159,9 +159,9 @@ def load_pstats(path: Path, roots: Iterable[Path], calls: int, scope: str) -> Pr
         for caller, stat in callers.items():
             ck = ident(caller)[0]
             prof.edges[(ck, key)] = prof.edges.get((ck, key), 0.0) + stat[3] / n
-    for key, (label, nc, tt, ct, callers) in builtins.items():
+    for key, (label, _nc, _tt, _ct, callers) in builtins.items():
         for caller, stat in callers.items():
-            ck, clabel, cline, cbuiltin = ident(caller)
+            ck = ident(caller)[0]
             target = prof.functions.get(ck)
             if target is None:
                 # Called from a built-in (map, sorted's key ...) or from outside the
@@ -264,7 +264,8 @@ def parse_callgrind(text: str, name: str = "callgrind.out") -> tuple[dict[str, F
             if head == "fl":
                 fl = label
         elif sep and head == "fn":
-            fname = resolve("fn", value)
+            # callgrind names deeper recursion levels "f'2", "f'3": one function for us.
+            fname = re.sub(r"'\d+$", "", resolve("fn", value))
             key = f"{fl}:{fname}"
             current = funcs.get(key)
             if current is None:

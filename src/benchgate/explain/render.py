@@ -186,5 +186,3 @@ def ab_block_text(
             lines += ["    " + ln for ln in _table_text([_cells(r, e.diff.unit) for r in grown])]
         lines.append(f"    flame graph and profiles: {e.out_dir}/")
     return "\n".join(lines) + "\n"
-
-

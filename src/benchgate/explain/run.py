@@ -33,10 +33,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from benchgate.ab.run import base_worktree, rerooted, side_env
+from benchgate.ab.run import ABResult, base_worktree, rerooted, side_env
+from benchgate.baselines.file import load_baselines
 from benchgate.config import Config
 from benchgate.errors import BenchgateError
-from benchgate.baselines.file import load_baselines
 from benchgate.explain.diff import Diff, diff_profiles
 from benchgate.explain.flame import flame_html
 from benchgate.explain.profiles import (
@@ -49,6 +49,7 @@ from benchgate.explain.profiles import (
 )
 from benchgate.fsutil import atomic_write_bytes, atomic_write_json, atomic_write_text
 from benchgate.gitutil import resolve_rev, toplevel
+from benchgate.model import Status
 from benchgate.run.discovery import Bench, discover
 from benchgate.run.protocol import last_json_object
 from benchgate.run.results import load_runs
@@ -226,8 +227,9 @@ def _run(
         lines = [ln for ln in err.strip().splitlines() if ln.strip()]
         last = lines[-1].strip() if lines else f"exit code {rc}"
         if last.startswith("error: no case named"):
-            raise BenchgateError(f"unknown key: the bench has no metric {key.split('.', 1)[1]!r}",
-                                 key=key)
+            raise BenchgateError(
+                f"unknown key: the bench has no metric {key.split('.', 1)[1]!r}", key=key
+            )
         raise BenchgateError(f"the {side} side's profile run failed: {last}", key=key)
     return out
 
@@ -331,8 +333,8 @@ def _known_keys(config: Config, out: Path) -> set[str] | None:
     except BenchgateError:
         pass
     try:
-        for run in load_runs(out):
-            keys |= {f"{run.bench}.{m}" for m in run.metrics}
+        for bench, runs in load_runs(out).items():
+            keys |= {f"{bench}.{m}" for run in runs for m in run.metrics}
     except BenchgateError:
         pass
     return keys or None
@@ -388,12 +390,28 @@ def explain(
                 found = []
             base_bench = _find_bench(found, bench_name, key, "base")
             base = profile_side(
-                "base", base_bench, base_root, case, measure, n,
-                side_env(bench_env, base_root), limit, work, key,
+                "base",
+                base_bench,
+                base_root,
+                case,
+                measure,
+                n,
+                side_env(bench_env, base_root),
+                limit,
+                work,
+                key,
             )
             head = profile_side(
-                "head", head_bench, root, case, measure, n,
-                side_env(bench_env, root), limit, work, key,
+                "head",
+                head_bench,
+                root,
+                case,
+                measure,
+                n,
+                side_env(bench_env, root),
+                limit,
+                work,
+                key,
             )
         scope = head.python.scope
         if scope == PROCESS:
@@ -431,7 +449,9 @@ def explain(
         out.mkdir(parents=True, exist_ok=True)
         for side in (base, head):
             for f in side.files:
-                dest = f.name if f.parent == work else f"{side.name}.{f.name.split('.')[-1]}.callgrind"
+                dest = (
+                    f.name if f.parent == work else f"{side.name}.{f.name.split('.')[-1]}.callgrind"
+                )
                 atomic_write_bytes(out / dest, f.read_bytes())
         title = f"{key}: {measure}, base {base_rev} ({commit[:12]}) vs working tree"
         atomic_write_text(result.flame_path, flame_html(title, diff, head.python, notes))
@@ -439,3 +459,22 @@ def explain(
         atomic_write_json(out / EXPLAIN_FILE, result.to_dict())
     return result
 
+
+def explain_verdicts(
+    config: Config, result: ABResult, base_rev: str, out_dir: Path, warn: bool = False
+) -> list[tuple[str, Explanation | None, str | None]]:
+    """``ab --explain``: explain every FAIL (and WARN with ``warn``) of an A/B result.
+
+    One (status, explanation, None) per metric, or (status, None, error) when that metric
+    could not be explained (its bench skipped, a crash): the A/B verdicts stand either way.
+    """
+    wanted = {Status.FAIL, Status.WARN} if warn else {Status.FAIL}
+    out: list[tuple[str, Explanation | None, str | None]] = []
+    for m in result.metrics:
+        if m.status not in wanted:
+            continue
+        try:
+            out.append((m.status.label, explain(config, m.key, base_rev, out_dir=out_dir), None))
+        except BenchgateError as exc:
+            out.append((m.status.label, None, f"{m.key}: {exc}"))
+    return out
