@@ -29,12 +29,12 @@ import subprocess
 import sys
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from benchgate.ab.run import ABResult, base_worktree, rerooted, side_env
-from benchgate.baselines.file import load_baselines
 from benchgate.config import Config
 from benchgate.errors import BenchgateError
 from benchgate.explain.diff import Diff, diff_profiles
@@ -51,8 +51,7 @@ from benchgate.fsutil import atomic_write_bytes, atomic_write_json, atomic_write
 from benchgate.gitutil import resolve_rev, toplevel
 from benchgate.model import Status
 from benchgate.run.discovery import Bench, discover
-from benchgate.run.protocol import last_json_object
-from benchgate.run.results import load_runs
+from benchgate.run.protocol import last_json_object, parse_output
 from benchgate.run.runner import capture_output, child_env
 
 TIME = "time"
@@ -265,13 +264,34 @@ def profile_side(
         argv = list(bench.argv)
     else:
         argv = _cprofile_argv(bench, pstats_path)
-    _run(argv, tree, run_env, timeout, key, name)
+    stdout = _run(argv, tree, run_env, timeout, key, name)
+    if not api and name == "head":
+        # A plain script reports its metrics as it always does: the key must be one of them.
+        reported = parse_output(stdout).metrics
+        if case not in reported:
+            have = ", ".join(sorted(reported)) or "none"
+            raise BenchgateError(f"unknown key: the bench reports {have}", key=key)
     if not pstats_path.is_file():
         raise BenchgateError(f"the {name} side's profile run wrote no statistics", key=key)
     python = load_pstats(pstats_path, roots, time_calls if api else 1, scope)
-    side = Side(name, python, files=[pstats_path])
-    if measure != INSTRUCTIONS:
-        return side
+    return Side(name, python, files=[pstats_path])
+
+
+def count_side(
+    side: Side,
+    bench: Bench,
+    tree: Path,
+    case: str,
+    calls: int,
+    env: dict[str, str],
+    timeout: float,
+    work: Path,
+    key: str,
+) -> None:
+    """Count ``side``'s instructions under callgrind; the exact total replaces its split."""
+    name, python = side.name, side.python
+    api = python.scope == OPERATION
+    scope = python.scope
     valgrind = require_valgrind()
     cg_dir = work / f"{name}-callgrind"
     cg_dir.mkdir()
@@ -309,7 +329,6 @@ def profile_side(
     side.native = native
     side.python = python.scaled(native.total, INSTRUCTIONS_UNIT)
     side.files += outs
-    return side
 
 
 def _find_bench(benches: list[Bench], name: str, key: str, where: str) -> Bench:
@@ -322,22 +341,6 @@ def _find_bench(benches: list[Bench], name: str, key: str, where: str) -> Bench:
     raise BenchgateError(
         f"bench {name!r} does not exist at the base revision: nothing to compare with", key=key
     )
-
-
-def _known_keys(config: Config, out: Path) -> set[str] | None:
-    """Keys the project knows for plain scripts: baselines.json's and the out-dir's runs'."""
-    keys: set[str] = set()
-    try:
-        if config.baselines_path.is_file():
-            keys |= set(load_baselines(config.baselines_path, 0.15, 0.05))
-    except BenchgateError:
-        pass
-    try:
-        for bench, runs in load_runs(out).items():
-            keys |= {f"{bench}.{m}" for run in runs for m in run.metrics}
-    except BenchgateError:
-        pass
-    return keys or None
 
 
 def explain(
@@ -368,12 +371,6 @@ def explain(
     commit = resolve_rev(top, base_rev, "--base")
     head_bench = _find_bench(discover(config), bench_name, key, "head")
     out = (out_dir if out_dir is not None else config.out_path) / EXPLAIN_DIR / key_dir_name(key)
-    if not uses_bench_api(head_bench):
-        known = _known_keys(config, out_dir if out_dir is not None else config.out_path)
-        if known is not None and key not in known:
-            raise BenchgateError(
-                "unknown key: neither baselines.json nor the out-dir's runs have it", key=key
-            )
     if measure == INSTRUCTIONS:
         require_valgrind()
     bench_env = dict(config.env)
@@ -389,30 +386,35 @@ def explain(
             except BenchgateError:
                 found = []
             base_bench = _find_bench(found, bench_name, key, "base")
-            base = profile_side(
-                "base",
-                base_bench,
-                base_root,
-                case,
-                measure,
-                n,
-                side_env(bench_env, base_root),
-                limit,
-                work,
-                key,
+            # Head first: an unknown key is found before the base is profiled.
+            sides = [("head", head_bench, root), ("base", base_bench, base_root)]
+            head, base = (
+                profile_side(
+                    name, b, tree, case, measure, n, side_env(bench_env, tree), limit, work, key
+                )
+                for name, b, tree in sides
             )
-            head = profile_side(
-                "head",
-                head_bench,
-                root,
-                case,
-                measure,
-                n,
-                side_env(bench_env, root),
-                limit,
-                work,
-                key,
-            )
+            if measure == INSTRUCTIONS:
+                # The two counted processes run side by side: valgrind is slow, and its
+                # count does not depend on what else the machine is doing.
+                with ThreadPoolExecutor(max_workers=2) as pool:
+                    jobs = [
+                        pool.submit(
+                            count_side,
+                            s,
+                            b,
+                            tree,
+                            case,
+                            n,
+                            side_env(bench_env, tree),
+                            limit,
+                            work,
+                            key,
+                        )
+                        for s, (_, b, tree) in zip((head, base), sides, strict=True)
+                    ]
+                    for job in jobs:
+                        job.result()
         scope = head.python.scope
         if scope == PROCESS:
             notes.append(
