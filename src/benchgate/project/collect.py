@@ -9,6 +9,7 @@
       bench/results/*.json     every run (<bench>.json) and reduced.json
       bench/results/*.md       the out-dir's report.md (and any comparison.md)
       bench/results/*.xml      JUnit written by `compare --junit` into the out-dir
+      bench/results/explain/   `explain` and `ab --explain`: flame graphs and raw profiles
 
 Every piece is optional: an absent one is listed in index.txt and in the result, never an
 error, because collect runs after a gate that may have failed half-way. ``bench/`` mirrors
@@ -17,6 +18,7 @@ the sources, so a stale copy left by an earlier collect is removed.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -27,6 +29,8 @@ from benchgate.fsutil import atomic_write_bytes, atomic_write_text
 from benchgate.run.results import REDUCED_FILE, REPORT_FILE
 
 INDEX_FILE = "index.txt"
+# The out-dir's subfolder of `benchgate explain` (benchgate.explain.run.EXPLAIN_DIR).
+EXPLAIN_SUBDIR = "explain"
 RESULT_SUFFIXES = (".json", ".md", ".xml")
 
 
@@ -84,6 +88,21 @@ def _result_sources(results_dir: Path) -> list[Path]:
         for p in results_dir.iterdir()
         if p.is_file() and p.suffix in RESULT_SUFFIXES and not p.name.startswith(".")
     )
+
+
+def _explain_sources(results_dir: Path) -> list[Path]:
+    """Every regular file under ``<out-dir>/explain/`` (symlinks and temp files skipped)."""
+    top = results_dir / EXPLAIN_SUBDIR
+    if not top.is_dir() or top.is_symlink():
+        return []
+    found = []
+    for folder, dirs, files in os.walk(top):  # os.walk does not follow symlinked folders
+        dirs[:] = sorted(d for d in dirs if not (Path(folder) / d).is_symlink())
+        for name in sorted(files):
+            p = Path(folder) / name
+            if not name.startswith(".") and p.is_file() and not p.is_symlink():
+                found.append(p)
+    return found
 
 
 def collect(
@@ -148,6 +167,10 @@ def collect(
     for src in sources:
         if copy(src, f"bench/results/{src.name}"):
             copied.add(src.name)
+    for src in _explain_sources(results_dir):
+        rel = src.relative_to(results_dir).as_posix()
+        if copy(src, f"bench/results/{rel}"):
+            copied.add(rel)
     if not results_dir.is_dir():
         result.absent.append(
             Absent(
@@ -185,6 +208,15 @@ def collect(
             if old.is_file() and old.suffix in RESULT_SUFFIXES and old.name not in copied:
                 old.unlink()
                 result.removed.append(f"bench/results/{old.name}")
+        old_explain = results_dest / EXPLAIN_SUBDIR
+        if old_explain.is_dir() and not old_explain.is_symlink():
+            for folder, _dirs, files in os.walk(old_explain):
+                for name in files:
+                    old = Path(folder) / name
+                    rel = old.relative_to(results_dest).as_posix()
+                    if rel not in copied and (old.is_file() or old.is_symlink()):
+                        old.unlink()
+                        result.removed.append(f"bench/results/{rel}")
 
     created = (now or datetime.now(timezone.utc)).strftime("%Y-%m-%dT%H:%M:%SZ")
     try:
