@@ -11,7 +11,6 @@ import marshal
 import os
 import shutil
 import subprocess
-import textwrap
 from collections.abc import Callable
 from pathlib import Path
 
@@ -20,11 +19,11 @@ from click.testing import Result
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from benchgate.errors import BenchgateError
 from benchgate.explain.diff import diff_profiles
 from benchgate.explain.profiles import Func, Profile, load_pstats, parse_callgrind
 from benchgate.explain.render import ab_block_markdown, md_escape, render_markdown
 from benchgate.explain.run import Explanation, key_dir_name, split_key
-from benchgate.errors import BenchgateError
 
 
 def git(cwd: Path, *args: str) -> str:
@@ -93,7 +92,11 @@ def test_pstats_builtins_fold_into_their_caller(tmp_path: Path) -> None:
     path = tmp_path / "p.pstats"
     path.write_bytes(marshal.dumps(stats))
     p = load_pstats(path, [root], calls=10, scope="operation")
-    assert set(p.functions) == {"m.py:helper", "m.py:main", "/x/benchgate/bench/api.py:_profile_loop"}
+    assert set(p.functions) == {
+        "m.py:helper",
+        "m.py:main",
+        "/x/benchgate/bench/api.py:_profile_loop",
+    }
     assert p.functions["m.py:helper"].self_cost == pytest.approx(0.9)  # (2 + 7) / 10
     assert p.functions["m.py:main"].self_cost == pytest.approx(0.2)  # (1 + 1) / 10
     assert p.functions["m.py:helper"].calls == 2 and p.functions["m.py:helper"].where == "m.py:3"
@@ -171,8 +174,18 @@ def test_key_helpers() -> None:
 def _explanation(tmp_path: Path, name: str) -> Explanation:
     d = diff_profiles(prof({f"a.py:{name}": 1e-3}), prof({f"a.py:{name}": 3e-3}))
     return Explanation(
-        key="b.m", bench="b", case="m", base_rev="main", base_commit="0" * 40, measure="time",
-        calls=50, scope="operation", diff=d, native=None, out_dir=tmp_path / "x", seconds=1.0,
+        key="b.m",
+        bench="b",
+        case="m",
+        base_rev="main",
+        base_commit="0" * 40,
+        measure="time",
+        calls=50,
+        scope="operation",
+        diff=d,
+        native=None,
+        out_dir=tmp_path / "x",
+        seconds=1.0,
     )
 
 
@@ -235,7 +248,9 @@ if __name__ == "__main__":
 @pytest.fixture
 def repo(project: Path) -> Path:
     (project / "src" / "mylib").mkdir(parents=True)
-    (project / "src" / "mylib" / "__init__.py").write_text("SPEED = 1000\n" + LIB.format(work=20000))
+    (project / "src" / "mylib" / "__init__.py").write_text(
+        "SPEED = 1000\n" + LIB.format(work=20000)
+    )
     (project / "tests" / "bench" / "vm.py").write_text(BENCH)
     (project / "tests" / "bench" / "skipper.py").write_text(
         "from benchgate import bench\nbench.skip('no GPU here')\n"
@@ -278,7 +293,9 @@ def test_explain_names_the_helper_that_grew(repo: Path, cli: Callable[..., Resul
     assert "5 calls of the measured operation (setup excluded)" in text.output
 
 
-def test_plain_script_is_profiled_as_a_whole_process(repo: Path, cli: Callable[..., Result]) -> None:
+def test_plain_script_is_profiled_as_a_whole_process(
+    repo: Path, cli: Callable[..., Result]
+) -> None:
     r = cli("explain", "plainscript.ops_per_sec", "--base", "HEAD", "--format", "json")
     assert r.exit_code == 0, r.output
     doc = json.loads(r.output)
@@ -311,7 +328,9 @@ def test_ab_explain_puts_the_helper_below_the_verdict_table(
     repo: Path, cli: Callable[..., Result]
 ) -> None:
     slow_down(repo)
-    r = cli("ab", "--base", "HEAD", "--repeat", "2", "-k", "vm", "--explain", "--format", "markdown")
+    r = cli(
+        "ab", "--base", "HEAD", "--repeat", "2", "-k", "vm", "--explain", "--format", "markdown"
+    )
     assert r.exit_code == 1, r.output
     table_at = r.output.index("| status |")
     block_at = r.output.index("#### Why it got slower")
@@ -340,8 +359,16 @@ def test_instructions_mode_is_exact_and_names_the_helper(
     _need_valgrind()
     slow_down(repo)
     r = cli(
-        "explain", "vm.steps_per_sec", "--base", "HEAD", "--measure", "instructions",
-        "--calls", "2", "--format", "json",
+        "explain",
+        "vm.steps_per_sec",
+        "--base",
+        "HEAD",
+        "--measure",
+        "instructions",
+        "--calls",
+        "2",
+        "--format",
+        "json",
     )
     assert r.exit_code == 0, r.output
     doc = json.loads(r.output)
