@@ -902,7 +902,9 @@ class Suite:
             fn = m.fn
             fn(*args, **kwargs)  # lazy initialisation is not what a profile should show
             gc.collect()
-            prof = cProfile.Profile() if mode == "cprofile" else None
+            # CPU time of this thread, not wall time: on a shared machine the time the
+            # process spends descheduled would land on whatever function was running.
+            prof = cProfile.Profile(time.thread_time) if mode == "cprofile" else None
             if prof is not None:
                 prof.enable()
             if prof is None:

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import marshal
 import re
+import statistics
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -176,6 +177,76 @@ def load_pstats(path: Path, roots: Iterable[Path], calls: int, scope: str) -> Pr
             # The built-in's own time from this caller becomes the caller's self time.
             target.self_cost += stat[2] / n
     return prof
+
+
+def median_profile(profiles: list[Profile]) -> Profile:
+    """One profile from several runs of the same side: each cost is its median over them.
+
+    A function absent from a run counts 0 there. The median keeps one run disturbed by the
+    machine (another process, a page-cache miss) from moving a function's cost.
+    """
+    if len(profiles) == 1:
+        return profiles[0]
+    first = profiles[0]
+    out = Profile(first.unit, first.scope, first.calls)
+    keys = sorted({k for p in profiles for k in p.functions})
+    for key in keys:
+        have = [p.functions[key] for p in profiles if key in p.functions]
+        some = have[0]
+
+        def med(get: Any, key: str = key) -> float:
+            return statistics.median(
+                get(p.functions[key]) if key in p.functions else 0.0 for p in profiles
+            )
+
+        out.functions[key] = Func(
+            key,
+            some.name,
+            some.file,
+            some.line,
+            med(lambda f: f.self_cost),
+            med(lambda f: f.total_cost),
+            med(lambda f: f.calls),
+        )
+    for edge in sorted({e for p in profiles for e in p.edges}):
+        out.edges[edge] = statistics.median(p.edges.get(edge, 0.0) for p in profiles)
+    return out
+
+
+# The time profiles must see at least this share of change, in the direction of the count's
+# change, for it to be split by their per-function changes (else: by each side's shares).
+MIN_TIME_CHANGE = 0.02
+
+
+def split_exact(
+    base: Profile, head: Profile, base_total: float, head_total: float, unit: str
+) -> tuple[Profile, Profile]:
+    """Python functions costed in ``unit`` from time profiles and exact totals per side.
+
+    The base is split by its functions' shares of the base time. The exact change of the
+    total (``head_total - base_total``) is split in proportion to each function's change
+    of time, head minus base, when the time profiles changed clearly in the same
+    direction; a function whose time did not change gets (close to) none of it, whatever
+    its share. Otherwise the head is split by its own shares. Either way each side's
+    costs sum exactly to its total, so the per-function changes sum to the exact change.
+    Inclusive costs and edges (the flame graph's widths) follow each side's shares.
+    """
+    b = base.scaled(base_total, unit)
+    h = head.scaled(head_total, unit)
+    dt = head.total - base.total
+    di = head_total - base_total
+    if base.total <= 0 or dt * di <= 0 or abs(dt) < MIN_TIME_CHANGE * base.total:
+        return b, h
+    for key in set(b.functions) | set(h.functions):
+        bt = base.functions[key].self_cost if key in base.functions else 0.0
+        ht = head.functions[key].self_cost if key in head.functions else 0.0
+        bi = b.functions[key].self_cost if key in b.functions else 0.0
+        f = h.functions.get(key)
+        if f is None:
+            some = b.functions[key]
+            f = h.functions[key] = Func(key, some.name, some.file, some.line, 0.0, 0.0, 0)
+        f.self_cost = bi + di * (ht - bt) / dt
+    return b, h
 
 
 def root_function(prof: Profile) -> str | None:

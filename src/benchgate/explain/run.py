@@ -46,6 +46,8 @@ from benchgate.explain.profiles import (
     Profile,
     load_callgrind,
     load_pstats,
+    median_profile,
+    split_exact,
 )
 from benchgate.fsutil import atomic_write_bytes, atomic_write_json, atomic_write_text
 from benchgate.gitutil import resolve_rev, toplevel
@@ -65,6 +67,8 @@ EXPLAIN_SCHEMA = "benchgate.explain/1"
 # count is exact.
 DEFAULT_CALLS = {TIME: 50, INSTRUCTIONS: 5}
 SKIP_EXIT_CODE = 77
+# cProfile runs per side, alternating; each function's cost is its median over them.
+PROFILE_ROUNDS = 3
 
 ENV_PROFILE = "BENCHGATE_PROFILE"
 ENV_PROFILE_CASE = "BENCHGATE_PROFILE_CASE"
@@ -244,12 +248,13 @@ def profile_side(
     timeout: float,
     work: Path,
     key: str,
-) -> Side:
-    """Profile ``bench`` (running in ``tree``) on one side; raw files land in ``work``."""
+    round_no: int = 1,
+) -> tuple[Profile, Path]:
+    """One cProfile run of ``bench`` (in ``tree``) on one side; its file lands in ``work``."""
     api = uses_bench_api(bench)
     scope = OPERATION if api else PROCESS
     roots = [tree]
-    pstats_path = work / f"{name}.pstats"
+    pstats_path = work / (f"{name}.pstats" if round_no == 1 else f"{name}.{round_no}.pstats")
     time_calls = calls if measure == TIME else DEFAULT_CALLS[TIME]
     run_env = dict(env)
     if api:
@@ -265,7 +270,7 @@ def profile_side(
     else:
         argv = _cprofile_argv(bench, pstats_path)
     stdout = _run(argv, tree, run_env, timeout, key, name)
-    if not api and name == "head":
+    if not api and name == "head" and round_no == 1:
         # A plain script reports its metrics as it always does: the key must be one of them.
         reported = parse_output(stdout).metrics
         if case not in reported:
@@ -273,8 +278,7 @@ def profile_side(
             raise BenchgateError(f"unknown key: the bench reports {have}", key=key)
     if not pstats_path.is_file():
         raise BenchgateError(f"the {name} side's profile run wrote no statistics", key=key)
-    python = load_pstats(pstats_path, roots, time_calls if api else 1, scope)
-    return Side(name, python, files=[pstats_path])
+    return load_pstats(pstats_path, roots, time_calls if api else 1, scope), pstats_path
 
 
 def count_side(
@@ -327,7 +331,6 @@ def count_side(
             key=key,
         )
     side.native = native
-    side.python = python.scaled(native.total, INSTRUCTIONS_UNIT)
     side.files += outs
 
 
@@ -386,13 +389,34 @@ def explain(
             except BenchgateError:
                 found = []
             base_bench = _find_bench(found, bench_name, key, "base")
-            # Head first: an unknown key is found before the base is profiled.
+            # Head first: an unknown key is found before the base is profiled. Then the
+            # sides alternate, round by round, so a drift of the machine hits both alike.
             sides = [("head", head_bench, root), ("base", base_bench, base_root)]
+            runs: dict[str, list[tuple[Profile, Path]]] = {"head": [], "base": []}
+            for rnd in range(1, PROFILE_ROUNDS + 1):
+                for name, b, tree in sides if rnd % 2 else sides[::-1]:
+                    runs[name].append(
+                        profile_side(
+                            name,
+                            b,
+                            tree,
+                            case,
+                            measure,
+                            n,
+                            side_env(bench_env, tree),
+                            limit,
+                            work,
+                            key,
+                            rnd,
+                        )
+                    )
             head, base = (
-                profile_side(
-                    name, b, tree, case, measure, n, side_env(bench_env, tree), limit, work, key
+                Side(
+                    name,
+                    median_profile([p for p, _ in runs[name]]),
+                    files=[f for _, f in runs[name]],
                 )
-                for name, b, tree in sides
+                for name in ("head", "base")
             )
             if measure == INSTRUCTIONS:
                 # The two counted processes run side by side: valgrind is slow, and its
@@ -415,6 +439,14 @@ def explain(
                     ]
                     for job in jobs:
                         job.result()
+                assert base.native is not None and head.native is not None
+                base.python, head.python = split_exact(
+                    base.python,
+                    head.python,
+                    base.native.total,
+                    head.native.total,
+                    INSTRUCTIONS_UNIT,
+                )
         scope = head.python.scope
         if scope == PROCESS:
             notes.append(
@@ -424,8 +456,8 @@ def explain(
         if measure == INSTRUCTIONS:
             notes.append(
                 "instructions: the totals and the C functions are exact callgrind counts; "
-                "each Python function's share of its side's total follows its cProfile "
-                "self time (built-ins folded into their callers)"
+                "the Python functions share the exact change in proportion to their change "
+                "of CPU time under cProfile (built-ins folded into their callers)"
             )
         diff = diff_profiles(base.python, head.python)
         native = (
@@ -449,6 +481,10 @@ def explain(
             notes=notes,
         )
         out.mkdir(parents=True, exist_ok=True)
+        # The folder holds one explanation: the files of an earlier one are replaced.
+        for old in out.iterdir():
+            if old.is_file() and old.suffix in (".pstats", ".callgrind", ".json", ".html"):
+                old.unlink()
         for side in (base, head):
             for f in side.files:
                 dest = (
