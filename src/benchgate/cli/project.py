@@ -91,8 +91,15 @@ def init(ctx: click.Context, force: bool, ci: str | None, shards: int | None = N
     show_default=True,
     help="Interleaved A/B rounds before --confirm adds any.",
 )
+@click.option(
+    "--measure",
+    type=click.Choice(["auto", "time", "instructions"]),
+    default="auto",
+    show_default=True,
+    help="What explain measures: auto = instructions when valgrind is installed, else time.",
+)
 @click.pass_context
-def demo(ctx: click.Context, dest: str | None, repeat: int) -> None:
+def demo(ctx: click.Context, dest: str | None, repeat: int, measure: str = "auto") -> None:
     """What benchgate is for, in about a minute, on the bundled demo suite.
 
     Copies the demo project into a fresh git repository and: (1) measures its three fast
@@ -154,12 +161,13 @@ def demo(ctx: click.Context, dest: str | None, repeat: int) -> None:
     click.echo(render_ab_text(result), nl=False)
     caught = sorted({m.bench for m in result.gating()})
 
-    try:
-        require_valgrind()
-        measure = INSTRUCTIONS
-    except BenchgateError as exc:
-        click.echo(f"\n{exc}: the instruction count is left out, time only")
-        measure = TIME
+    if measure == "auto":
+        try:
+            require_valgrind()
+            measure = INSTRUCTIONS
+        except BenchgateError as exc:
+            click.echo(f"\n{exc}: the instruction count is left out, time only")
+            measure = TIME
     click.echo(f"\n4. why: benchgate explain {story.SLOW_KEY} --base HEAD --measure {measure}")
     e = explain(config, story.SLOW_KEY, "HEAD", measure=measure)
     click.echo(render_explain(e, top=3), nl=False)

@@ -104,7 +104,7 @@ def inject_slowdown(
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise BenchgateError(f"cannot read: {exc.strerror or exc}", path) from None
-    if text.count(helper_line) != 1:
+    if slower in text or text.count(helper_line) != 1:
         raise BenchgateError(f"{SLOW_HELPER} is not as shipped: cannot make the change", path)
     atomic_write_text(path, text.replace(helper_line, slower))
     return path
