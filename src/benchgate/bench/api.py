@@ -902,9 +902,7 @@ class Suite:
             fn = m.fn
             fn(*args, **kwargs)  # lazy initialisation is not what a profile should show
             gc.collect()
-            # CPU time of this thread, not wall time: on a shared machine the time the
-            # process spends descheduled would land on whatever function was running.
-            prof = cProfile.Profile(time.thread_time) if mode == "cprofile" else None
+            prof = cProfile.Profile() if mode == "cprofile" else None
             if prof is not None:
                 prof.enable()
             if prof is None:

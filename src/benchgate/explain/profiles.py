@@ -179,11 +179,13 @@ def load_pstats(path: Path, roots: Iterable[Path], calls: int, scope: str) -> Pr
     return prof
 
 
-def median_profile(profiles: list[Profile]) -> Profile:
-    """One profile from several runs of the same side: each cost is its median over them.
+def min_profile(profiles: list[Profile]) -> Profile:
+    """One profile from several runs of the same side: each cost is its minimum over them.
 
-    A function absent from a run counts 0 there. The median keeps one run disturbed by the
-    machine (another process, a page-cache miss) from moving a function's cost.
+    Noise on a shared machine (other processes, a descheduled CPU, cold caches) only adds
+    time, so the least a function took over the runs is the best estimate of its cost, as
+    for timing samples. A function absent from a run counts 0 there. Call counts are
+    deterministic: their median is taken.
     """
     if len(profiles) == 1:
         return profiles[0]
@@ -194,22 +196,22 @@ def median_profile(profiles: list[Profile]) -> Profile:
         have = [p.functions[key] for p in profiles if key in p.functions]
         some = have[0]
 
-        def med(get: Any, key: str = key) -> float:
-            return statistics.median(
-                get(p.functions[key]) if key in p.functions else 0.0 for p in profiles
-            )
+        def least(get: Any, key: str = key) -> float:
+            return min(get(p.functions[key]) if key in p.functions else 0.0 for p in profiles)
 
         out.functions[key] = Func(
             key,
             some.name,
             some.file,
             some.line,
-            med(lambda f: f.self_cost),
-            med(lambda f: f.total_cost),
-            med(lambda f: f.calls),
+            least(lambda f: f.self_cost),
+            least(lambda f: f.total_cost),
+            statistics.median(
+                p.functions[key].calls if key in p.functions else 0 for p in profiles
+            ),
         )
     for edge in sorted({e for p in profiles for e in p.edges}):
-        out.edges[edge] = statistics.median(p.edges.get(edge, 0.0) for p in profiles)
+        out.edges[edge] = min(p.edges.get(edge, 0.0) for p in profiles)
     return out
 
 

@@ -46,7 +46,7 @@ from benchgate.explain.profiles import (
     Profile,
     load_callgrind,
     load_pstats,
-    median_profile,
+    min_profile,
     split_exact,
 )
 from benchgate.fsutil import atomic_write_bytes, atomic_write_json, atomic_write_text
@@ -67,8 +67,8 @@ EXPLAIN_SCHEMA = "benchgate.explain/1"
 # count is exact.
 DEFAULT_CALLS = {TIME: 50, INSTRUCTIONS: 5}
 SKIP_EXIT_CODE = 77
-# cProfile runs per side, alternating; each function's cost is its median over them.
-PROFILE_ROUNDS = 3
+# cProfile runs per side, alternating; each function's cost is its least over them.
+PROFILE_ROUNDS = 5
 
 ENV_PROFILE = "BENCHGATE_PROFILE"
 ENV_PROFILE_CASE = "BENCHGATE_PROFILE_CASE"
@@ -413,7 +413,7 @@ def explain(
             head, base = (
                 Side(
                     name,
-                    median_profile([p for p, _ in runs[name]]),
+                    min_profile([p for p, _ in runs[name]]),
                     files=[f for _, f in runs[name]],
                 )
                 for name in ("head", "base")
