@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 
 from benchgate.errors import BenchgateError
 from benchgate.explain.diff import diff_profiles
-from benchgate.explain.profiles import Func, Profile, load_pstats, parse_callgrind
+from benchgate.explain.profiles import Func, Profile, load_pstats, parse_callgrind, split_exact
 from benchgate.explain.render import ab_block_markdown, md_escape, render_markdown
 from benchgate.explain.run import Explanation, key_dir_name, split_key
 
@@ -380,3 +380,17 @@ def test_instructions_mode_is_exact_and_names_the_helper(
     assert native["ratio"] > 1.5
     out = repo / "tests" / "reports" / "bench" / "explain" / "vm.steps_per_sec"
     assert list(out.glob("base.*.callgrind")) and list(out.glob("head.*.callgrind"))
+
+
+def test_split_exact_gives_the_change_to_the_functions_that_moved() -> None:
+    base_t = prof({"a.py:helper": 1.0, "a.py:other": 3.0})
+    # helper's time doubled; other's moved against the total (noise): it gets nothing.
+    head_t = prof({"a.py:helper": 2.0, "a.py:other": 2.9})
+    b, h = split_exact(base_t, head_t, 4000.0, 5000.0, "instructions")
+    assert b.total == pytest.approx(4000.0) and h.total == pytest.approx(5000.0)
+    d = diff_profiles(b, h)
+    assert d.grown(1)[0].name == "helper" and d.grown(1)[0].share == pytest.approx(1.0)
+    assert d.total_change == pytest.approx(1000.0)
+    # No function moved with the total: each side split by its own shares.
+    b2, h2 = split_exact(base_t, prof({"a.py:helper": 0.5, "a.py:other": 2.0}), 4000, 5000, "i")
+    assert h2.functions["a.py:other"].self_cost == pytest.approx(4000.0)

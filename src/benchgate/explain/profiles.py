@@ -215,39 +215,40 @@ def min_profile(profiles: list[Profile]) -> Profile:
     return out
 
 
-# The time profiles must see at least this share of change, in the direction of the count's
-# change, for it to be split by their per-function changes (else: by each side's shares).
-MIN_TIME_CHANGE = 0.02
-
-
 def split_exact(
     base: Profile, head: Profile, base_total: float, head_total: float, unit: str
 ) -> tuple[Profile, Profile]:
     """Python functions costed in ``unit`` from time profiles and exact totals per side.
 
     The base is split by its functions' shares of the base time. The exact change of the
-    total (``head_total - base_total``) is split in proportion to each function's change
-    of time, head minus base, when the time profiles changed clearly in the same
-    direction; a function whose time did not change gets (close to) none of it, whatever
-    its share. Otherwise the head is split by its own shares. Either way each side's
-    costs sum exactly to its total, so the per-function changes sum to the exact change.
+    total (``di = head_total - base_total``) is split among the functions whose time moved
+    in the same direction as ``di``, in proportion to how much it moved (head minus base
+    time): a function whose time did not change, or moved against the total (noise, as
+    the count says), gets none of it, whatever its share. When no function's time moved
+    that way, the head is split by its own shares. Either way each side's costs sum
+    exactly to its total, so the per-function changes sum to the exact change.
     Inclusive costs and edges (the flame graph's widths) follow each side's shares.
     """
     b = base.scaled(base_total, unit)
     h = head.scaled(head_total, unit)
-    dt = head.total - base.total
     di = head_total - base_total
-    if base.total <= 0 or dt * di <= 0 or abs(dt) < MIN_TIME_CHANGE * base.total:
-        return b, h
-    for key in set(b.functions) | set(h.functions):
+    sign = 1.0 if di >= 0 else -1.0
+    keys = sorted(set(b.functions) | set(h.functions))
+    moved = {}
+    for key in keys:
         bt = base.functions[key].self_cost if key in base.functions else 0.0
         ht = head.functions[key].self_cost if key in head.functions else 0.0
+        moved[key] = max(sign * (ht - bt), 0.0)
+    weight = sum(moved.values())
+    if di == 0 or weight <= 0:
+        return b, h
+    for key in keys:
         bi = b.functions[key].self_cost if key in b.functions else 0.0
         f = h.functions.get(key)
         if f is None:
             some = b.functions[key]
             f = h.functions[key] = Func(key, some.name, some.file, some.line, 0.0, 0.0, 0)
-        f.self_cost = bi + di * (ht - bt) / dt
+        f.self_cost = bi + di * moved[key] / weight
     return b, h
 
 

@@ -456,8 +456,9 @@ def explain(
         if measure == INSTRUCTIONS:
             notes.append(
                 "instructions: the totals and the C functions are exact callgrind counts; "
-                "the Python functions share the exact change in proportion to their change "
-                "of CPU time under cProfile (built-ins folded into their callers)"
+                "the exact change is split among the Python functions whose cProfile time "
+                "moved the same way, in proportion to how much (built-ins folded into "
+                "their callers)"
             )
         diff = diff_profiles(base.python, head.python)
         native = (
