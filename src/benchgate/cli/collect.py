@@ -38,7 +38,9 @@ def collect(ctx: click.Context, out_dir: str, results: str | None) -> None:
     OUT_DIR/index.txt                          what was collected (sizes) and what was absent
 
     An absent piece is reported, never an error: collect runs after a gate that may
-    have failed half-way. Run it with `if: always()` (GitHub) or in after_script (GitLab).
+    have failed half-way. Run it with `if: always()` (GitHub) or in after_script
+    (GitLab). Only regular files are copied: a symbolic link (never followed) or a
+    special file is skipped and listed.
 
     \b
     Example:
@@ -59,6 +61,8 @@ def collect(ctx: click.Context, out_dir: str, results: str | None) -> None:
         click.echo(f"  {c.dest} ({c.size:,} bytes)")
     for a in result.absent:
         click.echo(f"absent: {a.dest}: {a.why}")
+    for s in result.skipped:
+        click.echo(f"skipped: {s.dest}: {s.why}")
     for r in result.removed:
         click.echo(f"removed stale {r}")
     click.echo(f"index: {Path(out_dir) / 'index.txt'}")

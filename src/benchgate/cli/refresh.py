@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import click
 
+from benchgate.baselines.history import HistoryEntry, baselines_log, working_file_problem
 from benchgate.cli.common import format_option, get_config, split_list
 from benchgate.cli.measure import out_dir_option, resolve_out_dir
 from benchgate.cli.shard import class_line, machine_option
@@ -324,24 +326,29 @@ def baselines() -> None:
 def log(ctx: click.Context, key: str | None, max_count: int | None, fmt: str) -> None:
     """The history of baselines.json from git: per commit, each key old -> new and why.
 
-    With KEY, only the commits that changed that key.
+    With KEY, only the commits that changed that key. A commit whose file would not pass
+    `compare` says why; when the working tree's file would not, the log is printed and
+    the command exits 2 with compare's error.
 
     \b
     Example:
       benchgate baselines log
       benchgate baselines log da_rs_encode.encode_MBps -n 5
     """
-    from benchgate.baselines.history import baselines_log
-
     config = get_config(ctx)
     entries = baselines_log(config, key, max_count)
-    if fmt == "json":
-        import json
+    _print_log(entries, key, config.baselines, fmt)
+    problem = working_file_problem(config)
+    if problem is not None:
+        raise problem
 
+
+def _print_log(entries: list[HistoryEntry], key: str | None, name: str, fmt: str) -> None:
+    if fmt == "json":
         click.echo(json.dumps([e.to_dict() for e in entries], indent=2, ensure_ascii=False))
         return
     if not entries:
-        click.echo("no commit changed " + (f"{key} in " if key else "") + config.baselines)
+        click.echo("no commit changed " + (f"{key} in " if key else "") + name)
         return
     from benchgate.baselines.review import delta_text, fmt_value
 
