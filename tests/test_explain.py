@@ -283,8 +283,14 @@ def test_explain_names_the_helper_that_grew(repo: Path, cli: Callable[..., Resul
     assert first["function"] == "helper" and first["where"] == "src/mylib/__init__.py:2"
     assert first["share"] > 0.7 and first["head"] > 2 * first["base"]
     out = repo / "tests" / "reports" / "bench" / "explain" / "vm.steps_per_sec"
-    for name in ("base.pstats", "head.pstats", "explain.json", "flame.html"):
+    for name in ("base.pstats", "head.pstats", "explain.json", "flame.html", "speedscope.json"):
         assert (out / name).is_file(), name
+    scope = json.loads((out / "speedscope.json").read_text())
+    assert [p["name"] for p in scope["profiles"]] == ["base", "head"]
+    head_prof = scope["profiles"][1]
+    assert len(head_prof["samples"]) == len(head_prof["weights"]) > 0
+    names = [f["name"] for f in scope["shared"]["frames"]]
+    assert "helper" in names and all(i < len(names) for s in head_prof["samples"] for i in s)
     page = (out / "flame.html").read_text()
     assert "helper" in page and "<script" not in page
     assert json.loads((out / "explain.json").read_text())["key"] == "vm.steps_per_sec"

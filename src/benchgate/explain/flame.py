@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import html
 from dataclasses import dataclass, field
+from typing import Any
 
 from benchgate.explain.diff import Diff
 from benchgate.explain.profiles import Profile, root_function
@@ -145,3 +146,60 @@ def flame_html(title: str, diff: Diff, head: Profile, notes: list[str]) -> str:
         f"<th>change</th><th>share</th></tr>{''.join(table)}</table>"
         "</body></html>\n"
     )
+
+
+def speedscope(profiles: dict[str, Profile], name: str) -> dict[str, Any]:
+    """The profiles (``{"base": ..., "head": ...}``) as one speedscope file (sampled form).
+
+    Each call path of :func:`build_tree` becomes one weighted sample: the path's frames
+    and the cost spent in its last function itself. Open it at https://www.speedscope.app
+    (or with the speedscope CLI, offline) and switch between the two profiles.
+    """
+    frames: list[dict[str, Any]] = []
+    index: dict[str, int] = {}
+    out = []
+    for side, prof in profiles.items():
+        tree = build_tree(prof)
+        samples: list[list[int]] = []
+        weights: list[float] = []
+
+        def walk(
+            node: Node,
+            stack: list[int],
+            prof: Profile = prof,
+            samples: list[list[int]] = samples,
+            weights: list[float] = weights,
+        ) -> None:
+            if node.key not in index:
+                f = prof.functions[node.key]
+                index[node.key] = len(frames)
+                frames.append({"name": f.name, "file": f.file, "line": f.line})
+            path = [*stack, index[node.key]]
+            own = node.value - sum(c.value for c in node.children)
+            if own > 0:
+                samples.append(path)
+                weights.append(own)
+            for c in node.children:
+                walk(c, path, prof, samples, weights)
+
+        if tree is not None:
+            walk(tree, [])
+        out.append(
+            {
+                "type": "sampled",
+                "name": side,
+                "unit": "seconds" if prof.unit == "s" else "none",
+                "startValue": 0,
+                "endValue": sum(weights),
+                "samples": samples,
+                "weights": weights,
+            }
+        )
+    return {
+        "$schema": "https://www.speedscope.app/file-format-schema.json",
+        "name": name,
+        "exporter": "benchgate",
+        "activeProfileIndex": len(out) - 1,
+        "shared": {"frames": frames},
+        "profiles": out,
+    }

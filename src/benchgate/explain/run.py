@@ -38,7 +38,7 @@ from benchgate.ab.run import ABResult, base_worktree, rerooted, side_env
 from benchgate.config import Config
 from benchgate.errors import BenchgateError
 from benchgate.explain.diff import Diff, diff_profiles
-from benchgate.explain.flame import flame_html
+from benchgate.explain.flame import flame_html, speedscope
 from benchgate.explain.profiles import (
     INSTRUCTIONS_UNIT,
     OPERATION,
@@ -61,6 +61,7 @@ INSTRUCTIONS = "instructions"
 MEASURES = (TIME, INSTRUCTIONS)
 EXPLAIN_DIR = "explain"
 EXPLAIN_FILE = "explain.json"
+SPEEDSCOPE_FILE = "speedscope.json"
 EXPLAIN_SCHEMA = "benchgate.explain/1"
 # Calls of the operation profiled per side, by default: enough for stable cProfile shares
 # of a millisecond operation; under callgrind (about 50x slower) fewer suffice, since the
@@ -137,6 +138,7 @@ class Explanation:
             "files": {
                 "dir": str(self.out_dir),
                 "flame": str(self.flame_path),
+                "speedscope": str(self.out_dir / SPEEDSCOPE_FILE),
             },
         }
 
@@ -494,6 +496,10 @@ def explain(
                 atomic_write_bytes(out / dest, f.read_bytes())
         title = f"{key}: {measure}, base {base_rev} ({commit[:12]}) vs working tree"
         atomic_write_text(result.flame_path, flame_html(title, diff, head.python, notes))
+        atomic_write_json(
+            out / SPEEDSCOPE_FILE,
+            speedscope({"base": base.python, "head": head.python}, title),
+        )
         result.seconds = time.perf_counter() - t0
         atomic_write_json(out / EXPLAIN_FILE, result.to_dict())
     return result
