@@ -400,3 +400,20 @@ def test_split_exact_gives_the_change_to_the_functions_that_moved() -> None:
     # No function moved with the total: each side split by its own shares.
     b2, h2 = split_exact(base_t, prof({"a.py:helper": 0.5, "a.py:other": 2.0}), 4000, 5000, "i")
     assert h2.functions["a.py:other"].self_cost == pytest.approx(4000.0)
+
+
+def test_a_bench_or_metric_new_in_the_working_tree_has_nothing_to_compare_with(
+    repo: Path, cli: Callable[..., Result]
+) -> None:
+    bench_dir = repo / "tests" / "bench"
+    (bench_dir / "fresh.py").write_text(
+        "from benchgate import bench\n\n@bench.metric('ops')\ndef op():\n    pass\n\n"
+        "if __name__ == '__main__':\n    bench.main()\n"
+    )
+    r = cli("explain", "fresh.ops", "--base", "HEAD", "--calls", "2")
+    assert r.exit_code == 2 and "does not exist at the base revision" in r.output
+    vm = bench_dir / "vm.py"
+    vm.write_text(vm.read_text().replace('@bench.metric("plain")', '@bench.metric("plain2")'))
+    r = cli("explain", "vm.plain2", "--base", "HEAD", "--calls", "2")
+    assert r.exit_code == 2 and "no metric 'plain2' at the base revision" in r.output
+    assert len(r.output.strip().splitlines()) == 1

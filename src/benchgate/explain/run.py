@@ -232,9 +232,14 @@ def _run(
         lines = [ln for ln in err.strip().splitlines() if ln.strip()]
         last = lines[-1].strip() if lines else f"exit code {rc}"
         if last.startswith("error: no case named"):
-            raise BenchgateError(
-                f"unknown key: the bench has no metric {key.split('.', 1)[1]!r}", key=key
-            )
+            metric = key.split(".", 1)[1]
+            if side == "base":
+                raise BenchgateError(
+                    f"the bench has no metric {metric!r} at the base revision: nothing to "
+                    "compare with",
+                    key=key,
+                )
+            raise BenchgateError(f"unknown key: the bench has no metric {metric!r}", key=key)
         raise BenchgateError(f"the {side} side's profile run failed: {last}", key=key)
     return out
 
