@@ -345,7 +345,8 @@ def test_ab_explain_puts_the_helper_below_the_verdict_table(
     assert "**FAIL vm.steps\\_per\\_sec**" in block
     first_row = [ln for ln in block.splitlines() if ln.startswith("| ")][2]
     assert first_row.startswith("| helper |")
-    assert "explain/vm.steps\\_per\\_sec" in block or "explain/vm.steps_per_sec" in block
+    assert "`tests/reports/bench/explain/vm.steps_per_sec/flame.html`" in block
+    assert "(in the CI artifact: `bench/results/explain/vm.steps_per_sec/flame.html`)" in block
 
 
 # --- instruction counts (valgrind) ----------------------------------------------------------

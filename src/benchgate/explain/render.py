@@ -102,6 +102,11 @@ def md_escape(text: str) -> str:
     return out.replace("\n", " ")
 
 
+def md_code(text: str) -> str:
+    """``text`` as a markdown code span (literal inside: only a backtick could end it)."""
+    return "`" + text.replace("`", "'").replace("\n", " ") + "`"
+
+
 def _table_md(rows: list[Row], unit: str) -> list[str]:
     out = ["| function | file:line | base | head | change | share |"]
     out.append("| --- | --- | ---: | ---: | ---: | ---: |")
@@ -127,7 +132,7 @@ def render_markdown(e: Explanation, top: int = 10) -> str:
             lines.append("")
             lines += _table_md(rows, diff.unit) if rows else ["none"]
             lines.append("")
-    lines.append(f"flame graph: `{md_escape(str(e.flame_path))}`")
+    lines.append(f"flame graph: {md_code(str(e.flame_path))}")
     return "\n".join(lines) + "\n"
 
 
@@ -161,7 +166,13 @@ def ab_block_markdown(
         grown = e.diff.grown(top)
         lines += _table_md(grown, e.diff.unit) if grown else ["no function grew"]
         lines.append("")
-        lines.append(f"flame graph and profiles: `{md_escape(str(e.out_dir))}/`")
+        lines.append(
+            "flame graph and profiles: "
+            + md_code(f"{e.shown_dir or str(e.out_dir) + '/'}flame.html")
+            + " (in the CI artifact: "
+            + md_code(f"{e.artifact_dir}flame.html")
+            + ")"
+        )
         lines.append("")
     return "\n".join(lines)
 
@@ -184,5 +195,8 @@ def ab_block_text(
         grown = e.diff.grown(top)
         if grown:
             lines += ["    " + ln for ln in _table_text([_cells(r, e.diff.unit) for r in grown])]
-        lines.append(f"    flame graph and profiles: {e.out_dir}/")
+        lines.append(
+            f"    flame graph and profiles: {e.shown_dir or str(e.out_dir) + '/'}flame.html "
+            f"(in the CI artifact: {e.artifact_dir}flame.html)"
+        )
     return "\n".join(lines) + "\n"

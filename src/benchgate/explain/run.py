@@ -113,6 +113,12 @@ class Explanation:
     out_dir: Path
     seconds: float
     notes: list[str] = field(default_factory=list)
+    shown_dir: str = ""  # out_dir relative to the project root when inside it
+
+    @property
+    def artifact_dir(self) -> str:
+        """Where ``benchgate collect`` puts this folder in the CI artifact."""
+        return f"bench/results/{EXPLAIN_DIR}/{self.out_dir.name}/"
 
     @property
     def flame_path(self) -> Path:
@@ -141,6 +147,13 @@ class Explanation:
                 "speedscope": str(self.out_dir / SPEEDSCOPE_FILE),
             },
         }
+
+
+def _shown(path: Path, root: Path) -> str:
+    try:
+        return path.resolve().relative_to(root).as_posix() + "/"
+    except ValueError:
+        return str(path) + "/"
 
 
 def split_key(key: str) -> tuple[str, str]:
@@ -487,6 +500,7 @@ def explain(
             out_dir=out,
             seconds=0.0,
             notes=notes,
+            shown_dir=_shown(out, root),
         )
         out.mkdir(parents=True, exist_ok=True)
         # The folder holds one explanation: the files of an earlier one are replaced.
