@@ -53,6 +53,8 @@ class Config:
     min_runs: int = 5
     # Machine classes: name -> what identifies it (see benchgate.machine.classes).
     machines: dict[str, Any] = field(default_factory=dict)
+    # Results store URL (docs/store.md): sqlite, sqlite:///PATH, postgresql://..., off.
+    store: str | None = None
     source: Path | None = None  # the pyproject.toml read, if any
 
     def path(self, rel: str | Path) -> Path:
@@ -297,6 +299,7 @@ _CHECKS: dict[str, Callable[[Any], Any]] = {
     "rapid_edit_days": _integer(0, MAX_RAPID_EDIT_DAYS),
     "min_runs": _integer(1, MAX_MIN_RUNS),
     "machines": _machines,
+    "store": _text,
 }
 
 

@@ -528,6 +528,14 @@ class Verdict:
     unsure: bool = False
     confirmed_runs: int = 0  # extra runs made by --confirm for this metric
     proposed: float | None = None  # value a PR proposes for a baseline it adds (--baselines-rev)
+    # A paired A/B verdict (`benchgate ab`) is a Verdict too: ``baseline`` and ``current``
+    # are the medians of the base and head runs, ``n`` the pairs, ``ratio`` the median of
+    # the per-pair ratios head/base (``delta_pct`` is its change in percent), and
+    # ``confirmed_runs`` the extra rounds of --confirm.
+    ratio: float | None = None
+    thresholds_from: str | None = None  # "baselines.json" or "config" (A/B)
+    baseline_verdict: Verdict | None = None  # the head's runs against baselines.json (A/B)
+    before: tuple[Status, bool] | None = None  # (status, unsure) before --confirm (A/B)
 
     @property
     def bench(self) -> str:
@@ -544,6 +552,7 @@ class Verdict:
         return self.status is Status.NEW and self.proposed is not None
 
     def to_dict(self) -> dict[str, Any]:
+        """The ``compare --format json`` form (A/B verdicts have their own, in ab.json)."""
         return {
             "key": self.key,
             "status": self.status.value,

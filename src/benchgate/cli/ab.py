@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from benchgate.ab.run import run_ab
 from benchgate.cli.common import format_option, get_config
 from benchgate.cli.measure import (
     _Display,
@@ -24,11 +25,15 @@ from benchgate.cli.shard import (
     machine_option,
     shard_options,
 )
+from benchgate.cli.store import record_ab_result, recording_store, store_option
 from benchgate.errors import BenchgateError
 from benchgate.explain.render import ab_block_markdown, ab_block_text
 from benchgate.explain.run import explain_verdicts
 from benchgate.machine.classes import choose_for_machine
+from benchgate.machine.cpus import parse_cpus
+from benchgate.render.ab import render_ab_markdown, render_ab_text
 from benchgate.run.discovery import discover, select
+from benchgate.run.runner import sigterm_as_interrupt
 
 
 @click.command()
@@ -52,6 +57,7 @@ from benchgate.run.discovery import discover, select
 @out_dir_option
 @shard_options
 @machine_option
+@store_option
 @click.option(
     "--explain",
     "explain_fail",
@@ -77,6 +83,7 @@ def ab(
     shard: str | None = None,
     durations: str | None = None,
     machine: str | None = None,
+    store_url: str | None = None,
     explain_fail: bool = False,
     explain_warn: bool = False,
 ) -> None:
@@ -107,15 +114,14 @@ def ab(
     NAME's). Exit 1 when a paired verdict is FAIL or ERROR, 0 otherwise,
     2 for bad input (not a git repository, unknown revision).
 
+    With --store URL (or store in [tool.benchgate]) both sides' runs and the paired
+    verdicts are recorded in the results store (docs/store.md).
+
     \b
     Example (in a pull-request job):
       git fetch origin main
       benchgate ab --base origin/main --repeat 5 --confirm --format markdown
     """
-    from benchgate.ab.run import render_ab_markdown, render_ab_text, run_ab
-    from benchgate.machine.cpus import parse_cpus
-    from benchgate.run.runner import sigterm_as_interrupt
-
     config = get_config(ctx)
     choice = choose_for_machine(config, machine)
     config = choice.config
@@ -133,6 +139,7 @@ def ab(
     elif durations is not None:
         raise BenchgateError("only with --shard K/N", key="--durations")
     cpu_list = parse_cpus(cpus if cpus is not None else config.cpus)
+    store = recording_store(config, store_url)
     display = _Display(live=sys.stderr.isatty())
     argv = ["benchgate", *sys.argv[1:]] if Path(sys.argv[0]).name != "runner.py" else sys.argv
     try:
@@ -171,4 +178,5 @@ def ab(
         click.echo(render_ab_markdown(result) + ab_block_markdown(explained), nl=False)
     else:
         click.echo(render_ab_text(result) + ab_block_text(explained), nl=False)
+    record_ab_result(config, store, result)
     ctx.exit(1 if result.gating() else 0)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from benchgate.ab.run import render_ab_text, run_ab
+from benchgate.ab.run import run_ab
 from benchgate.cli.common import get_config
 from benchgate.config import load_config
 from benchgate.errors import BenchgateError
@@ -17,8 +17,10 @@ from benchgate.explain.run import INSTRUCTIONS, TIME, explain, require_valgrind
 from benchgate.judge.reduce import reduce_runs
 from benchgate.model import RunStatus
 from benchgate.project import demo as story
+from benchgate.project.ci_workflow import ci_template
 from benchgate.project.scaffold import init_project, sharded_ci_template
-from benchgate.render.report import fmt_num
+from benchgate.render.ab import render_ab_text
+from benchgate.render.fmt import num
 from benchgate.run.discovery import discover
 from benchgate.run.results import load_runs
 from benchgate.run.runner import Progress, RunOptions, run_benches
@@ -61,8 +63,6 @@ def init(ctx: click.Context, force: bool, ci: str | None, shards: int | None = N
         rel, text = sharded_ci_template(ci, shards, config=config)
         extra[config.root / rel] = text
     elif ci:
-        from benchgate.render.ci import ci_template
-
         rel, text = ci_template(ci, config=config)
         extra[config.root / rel] = text
     result = init_project(config, force=force, extra=extra)
@@ -117,7 +117,6 @@ def demo(ctx: click.Context, dest: str | None, repeat: int, measure: str = "auto
     Example:
       benchgate demo --dir /tmp/bg-demo
     """
-
     t0 = time.perf_counter()
     root = story.copy_demo(Path(dest).resolve() if dest else None)
     story.commit_demo(root)
@@ -144,7 +143,7 @@ def demo(ctx: click.Context, dest: str | None, repeat: int, measure: str = "auto
     run_benches(config, benches, options, progress)
     reduced = reduce_runs(load_runs(config.out_path), "median")
     for key, m in sorted(reduced.metrics.items()):
-        click.echo(f"  {key:<40} {fmt_num(m.value):>12} {m.unit or ''}")
+        click.echo(f"  {key:<40} {num(m.value):>12} {m.unit or ''}")
 
     changed = story.inject_slowdown(root)
     click.echo(

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import html
 import json
 from collections.abc import Sequence
 
 from benchgate.explain.diff import Diff, Row
 from benchgate.explain.profiles import OPERATION
 from benchgate.explain.run import Explanation
+from benchgate.render.fmt import md_code, md_text, plain, table
 
 HEADERS = ["FUNCTION", "FILE:LINE", "BASE", "HEAD", "CHANGE", "SHARE"]
 
@@ -63,9 +63,12 @@ def header_lines(e: Explanation) -> list[str]:
 
 
 def _table_text(rows: list[list[str]]) -> list[str]:
-    widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(HEADERS)]
-    fmt = "  ".join(f"{{:<{w}}}" for w in widths)
-    return [fmt.format(*HEADERS).rstrip(), *(fmt.format(*r).rstrip() for r in rows)]
+    return table(HEADERS, rows)
+
+
+def md_code_inline(text: str) -> str:
+    """A path as inline code outside a table."""
+    return md_code(text, table=False)
 
 
 def _section_text(title: str, diff: Diff, top: int) -> list[str]:
@@ -81,30 +84,17 @@ def _section_text(title: str, diff: Diff, top: int) -> list[str]:
 
 def render_text(e: Explanation, top: int = 10) -> str:
     """The explanation as aligned text tables."""
-    lines = header_lines(e)
-    lines += [f"! {n}" for n in e.notes]
+    lines = [plain(x) for x in header_lines(e)]
+    lines += [f"! {plain(n)}" for n in e.notes]
     lines.append("")
     lines += _section_text("Python functions", e.diff, top)
     if e.native is not None:
         lines.append("")
         lines += _section_text("C functions (callgrind, exact)", e.native, top)
     lines.append("")
-    lines.append(f"flame graph: {e.flame_path}")
-    lines.append(f"profiles: {e.out_dir}/ ({e.seconds:.1f}s)")
+    lines.append(f"flame graph: {plain(e.flame_path)}")
+    lines.append(f"profiles: {plain(e.out_dir)}/ ({e.seconds:.1f}s)")
     return "\n".join(lines) + "\n"
-
-
-def md_escape(text: str) -> str:
-    """``text`` safe in a markdown table cell: HTML escaped, markdown's specials quoted."""
-    out = html.escape(text, quote=False)
-    for ch in ("\\", "`", "*", "_", "[", "]", "|", "#"):
-        out = out.replace(ch, "\\" + ch)
-    return out.replace("\n", " ")
-
-
-def md_code(text: str) -> str:
-    """``text`` as a markdown code span (literal inside: only a backtick could end it)."""
-    return "`" + text.replace("`", "'").replace("\n", " ") + "`"
 
 
 def _table_md(rows: list[Row], unit: str) -> list[str]:
@@ -112,15 +102,15 @@ def _table_md(rows: list[Row], unit: str) -> list[str]:
     out.append("| --- | --- | ---: | ---: | ---: | ---: |")
     for r in rows:
         c = _cells(r, unit)
-        out.append("| " + " | ".join(md_escape(x) for x in c) + " |")
+        out.append("| " + " | ".join(md_text(x) for x in c) + " |")
     return out
 
 
 def render_markdown(e: Explanation, top: int = 10) -> str:
     """The explanation as markdown (a PR comment or a step summary)."""
     head = header_lines(e)
-    lines = [f"### {md_escape(head[0])}", "", md_escape(head[1]), ""]
-    lines += [f"> {md_escape(n)}" for n in e.notes]
+    lines = [f"### {md_text(head[0])}", "", md_text(head[1]), ""]
+    lines += [f"> {md_text(n)}" for n in e.notes]
     if e.notes:
         lines.append("")
     sections = [("Python functions", e.diff)]
@@ -132,7 +122,7 @@ def render_markdown(e: Explanation, top: int = 10) -> str:
             lines.append("")
             lines += _table_md(rows, diff.unit) if rows else ["none"]
             lines.append("")
-    lines.append(f"flame graph: {md_code(str(e.flame_path))}")
+    lines.append(f"flame graph: {md_code_inline(str(e.flame_path))}")
     return "\n".join(lines) + "\n"
 
 
@@ -153,11 +143,11 @@ def ab_block_markdown(
     lines = ["", "#### Why it got slower (benchgate explain)", ""]
     for status, e, error in explained:
         if e is None:
-            lines.append(f"- {md_escape(status)}: {md_escape(error or 'no explanation')}")
+            lines.append(f"- {md_text(status)}: {md_text(error or 'no explanation')}")
             lines.append("")
             continue
         lines.append(
-            f"**{md_escape(status)} {md_escape(e.key)}**: {e.measure} per call "
+            f"**{md_text(status)}** {md_code_inline(e.key)}: {e.measure} per call "
             f"{fmt_cost(e.diff.base_total, e.diff.unit)} -> "
             f"{fmt_cost(e.diff.head_total, e.diff.unit)}"
             + (" (whole process)" if e.scope != OPERATION else "")
@@ -168,9 +158,9 @@ def ab_block_markdown(
         lines.append("")
         lines.append(
             "flame graph and profiles: "
-            + md_code(f"{e.shown_dir or str(e.out_dir) + '/'}flame.html")
+            + md_code_inline(f"{e.shown_dir or str(e.out_dir) + '/'}flame.html")
             + " (in the CI artifact: "
-            + md_code(f"{e.artifact_dir}flame.html")
+            + md_code_inline(f"{e.artifact_dir}flame.html")
             + ")"
         )
         lines.append("")
@@ -186,17 +176,18 @@ def ab_block_text(
     lines = ["", "why it got slower (benchgate explain):"]
     for status, e, error in explained:
         if e is None:
-            lines.append(f"  {status}: {error or 'no explanation'}")
+            lines.append(f"  {plain(status)}: {plain(error or 'no explanation')}")
             continue
         lines.append(
-            f"  {status} {e.key}: {e.measure} per call {fmt_cost(e.diff.base_total, e.diff.unit)}"
+            f"  {plain(status)} {plain(e.key)}: {e.measure} per call "
+            f"{fmt_cost(e.diff.base_total, e.diff.unit)}"
             f" -> {fmt_cost(e.diff.head_total, e.diff.unit)}"
         )
         grown = e.diff.grown(top)
         if grown:
             lines += ["    " + ln for ln in _table_text([_cells(r, e.diff.unit) for r in grown])]
         lines.append(
-            f"    flame graph and profiles: {e.shown_dir or str(e.out_dir) + '/'}flame.html "
-            f"(in the CI artifact: {e.artifact_dir}flame.html)"
+            f"    flame graph and profiles: {plain(e.shown_dir or str(e.out_dir) + '/')}flame.html "
+            f"(in the CI artifact: {plain(e.artifact_dir)}flame.html)"
         )
     return "\n".join(lines) + "\n"

@@ -11,12 +11,15 @@ from pathlib import Path
 from typing import Any
 
 from benchgate.baselines.file import load_baselines
+from benchgate.baselines.refresh_report import read_baseline_environment
 from benchgate.config import Config
 from benchgate.errors import BenchgateError
 from benchgate.fsutil import atomic_write_text
 from benchgate.judge.compare import compare
+from benchgate.judge.confidence import annotate
 from benchgate.judge.reduce import current_reduced
 from benchgate.judge.stats import noise
+from benchgate.machine.environment import diff_environments
 from benchgate.model import Baseline, Comparison, ReducedSet, RunRecord, RunStatus
 from benchgate.render.report import render_out_report
 from benchgate.run.results import REPORT_FILE, load_runs, out_dir_lock
@@ -57,8 +60,6 @@ def comparison_warnings(
     baseline_env: dict[str, Any] | None,
 ) -> list[str]:
     """Why a comparison may stand on shaky ground (warnings only; verdicts stay as they are)."""
-    from benchgate.machine.environment import diff_environments
-
     out: list[str] = []
     here = latest_env(runs)
     if baseline_env and here:
@@ -108,10 +109,6 @@ def comparison_warnings(
 
 def baseline_environment(config: Config) -> dict[str, Any] | None:
     """The environment the baselines were measured in, as the last refresh recorded it."""
-    try:
-        from benchgate.baselines.refresh_report import read_baseline_environment
-    except ImportError:  # pragma: no cover - methodology is part of the package
-        return None
     return read_baseline_environment(config.report_path)
 
 
@@ -122,8 +119,6 @@ def compare_with_baselines(
     baseline_env: dict[str, Any] | None,
 ) -> Comparison:
     """Compare with the baselines, add the warnings, intervals and "unsure" labels."""
-    from benchgate.judge.confidence import annotate  # intervals and "unsure": extra information
-
     comparison = compare(reduced, baselines)
     comparison.warnings = comparison_warnings(runs, reduced, comparison, baseline_env)
     annotate(comparison, reduced, baselines, runs)

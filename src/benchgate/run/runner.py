@@ -28,8 +28,10 @@ import psutil
 
 from benchgate.config import Config
 from benchgate.importers import command as formatted
+from benchgate.machine.environment import capture_environment
 from benchgate.model import RunRecord, RunStatus
 from benchgate.run.discovery import Bench
+from benchgate.run.disturbance import DisturbanceMonitor
 from benchgate.run.protocol import SKIP_EXIT_CODE, parse_output
 from benchgate.run.results import RunWriter, bench_file
 
@@ -331,8 +333,6 @@ def _execute(
     argv: list[str],
     output: Path | None,
 ) -> RunRecord:
-    from benchgate.run.disturbance import DisturbanceMonitor
-
     started = _now()
     t0 = time.perf_counter()
     monitor = DisturbanceMonitor(options.cpus, options.disturbed_share)
@@ -457,8 +457,6 @@ def run_benches(
     Writes go through RunWriter: concurrent calls on one out-dir lose nothing, and a
     result file deleted mid-call (by a bench) is re-written from memory, with a warning.
     """
-    from benchgate.machine.environment import capture_environment
-
     out_dir = options.out_dir
     writer = RunWriter(out_dir, options.append)
     writer.start()  # a corrupt, unwritable or full out-dir stops us before measuring
