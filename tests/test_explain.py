@@ -21,7 +21,14 @@ from hypothesis import strategies as st
 
 from benchgate.errors import BenchgateError
 from benchgate.explain.diff import diff_profiles
-from benchgate.explain.profiles import Func, Profile, load_pstats, parse_callgrind, split_exact
+from benchgate.explain.profiles import (
+    Func,
+    Profile,
+    load_pstats,
+    min_profile,
+    parse_callgrind,
+    split_exact,
+)
 from benchgate.explain.render import ab_block_markdown, render_markdown
 from benchgate.explain.run import Explanation, key_dir_name, split_key
 
@@ -417,3 +424,22 @@ def test_a_bench_or_metric_new_in_the_working_tree_has_nothing_to_compare_with(
     r = cli("explain", "vm.plain2", "--base", "HEAD", "--calls", "2")
     assert r.exit_code == 2 and "no metric 'plain2' at the base revision" in r.output
     assert len(r.output.strip().splitlines()) == 1
+
+
+def test_split_exact_discounts_run_to_run_noise() -> None:
+    base_t = prof({"a.py:helper": 1.0, "a.py:other": 3.0})
+    head_t = prof({"a.py:helper": 2.0, "a.py:other": 3.3})
+    # other moved by 0.3 but varies by 0.2 per side from run to run: only 0 of it counts.
+    for p in (base_t, head_t):
+        p.functions["a.py:other"].noise = 0.2
+    b, h = split_exact(base_t, head_t, 4000.0, 5000.0, "instructions")
+    d = diff_profiles(b, h)
+    assert d.grown(1)[0].name == "helper" and d.grown(1)[0].share == pytest.approx(1.0)
+    assert h.total == pytest.approx(5000.0)
+
+
+def test_min_profile_takes_the_least_and_records_the_noise() -> None:
+    runs = [prof({"a.py:f": v}) for v in (3.0, 1.0, 2.0, 5.0, 1.5)]
+    m = min_profile(runs)
+    assert m.functions["a.py:f"].self_cost == 1.0
+    assert m.functions["a.py:f"].noise == pytest.approx(1.0)  # median 2.0 - least 1.0

@@ -52,6 +52,9 @@ class Func:
     self_cost: float
     total_cost: float
     calls: float  # how many times it ran per call of the operation
+    # How much self cost moved from run to run (median minus least over the runs): what a
+    # change must exceed to be more than noise. 0 for a single run or an exact count.
+    noise: float = 0.0
 
     @property
     def where(self) -> str:
@@ -199,16 +202,18 @@ def min_profile(profiles: list[Profile]) -> Profile:
         def least(get: Any, key: str = key) -> float:
             return min(get(p.functions[key]) if key in p.functions else 0.0 for p in profiles)
 
+        selfs = [p.functions[key].self_cost if key in p.functions else 0.0 for p in profiles]
         out.functions[key] = Func(
             key,
             some.name,
             some.file,
             some.line,
-            least(lambda f: f.self_cost),
+            min(selfs),
             least(lambda f: f.total_cost),
             statistics.median(
                 p.functions[key].calls if key in p.functions else 0 for p in profiles
             ),
+            statistics.median(selfs) - min(selfs),
         )
     for edge in sorted({e for p in profiles for e in p.edges}):
         out.edges[edge] = min(p.edges.get(edge, 0.0) for p in profiles)
@@ -223,8 +228,10 @@ def split_exact(
     The base is split by its functions' shares of the base time. The exact change of the
     total (``di = head_total - base_total``) is split among the functions whose time moved
     in the same direction as ``di``, in proportion to how much it moved (head minus base
-    time): a function whose time did not change, or moved against the total (noise, as
-    the count says), gets none of it, whatever its share. When no function's time moved
+    time) beyond its run-to-run noise (:attr:`Func.noise` of both sides; the raw moves
+    when no function moved beyond its noise): a function whose time did not change, or
+    moved against the total (noise, as the count says), gets none of it, whatever its
+    share. When no function's time moved
     that way, the head is split by its own shares. Either way each side's costs sum
     exactly to its total, so the per-function changes sum to the exact change.
     Inclusive costs and edges (the flame graph's widths) follow each side's shares.
@@ -234,11 +241,17 @@ def split_exact(
     di = head_total - base_total
     sign = 1.0 if di >= 0 else -1.0
     keys = sorted(set(b.functions) | set(h.functions))
-    moved = {}
+    moved, beyond = {}, {}
     for key in keys:
-        bt = base.functions[key].self_cost if key in base.functions else 0.0
-        ht = head.functions[key].self_cost if key in head.functions else 0.0
+        bf, hf = base.functions.get(key), head.functions.get(key)
+        bt = bf.self_cost if bf is not None else 0.0
+        ht = hf.self_cost if hf is not None else 0.0
+        noise = (bf.noise if bf is not None else 0.0) + (hf.noise if hf is not None else 0.0)
         moved[key] = max(sign * (ht - bt), 0.0)
+        # The part of the move beyond the function's run-to-run noise on both sides.
+        beyond[key] = max(moved[key] - noise, 0.0)
+    if sum(beyond.values()) > 0:
+        moved = beyond
     weight = sum(moved.values())
     if di == 0 or weight <= 0:
         return b, h
