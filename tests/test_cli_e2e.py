@@ -247,9 +247,11 @@ def test_init_never_overwrites_without_force(project: Path, cli: Callable[..., R
     assert "kept  tests/bench/baselines.json" in r.output
     assert bl.read_text() == '{"a.b": {"value": 1, "unit": "s"}}\n'
     r = cli("init")
-    assert r.exit_code == 1  # nothing left to write
-    r = cli("init", "--force")
-    assert r.exit_code == 0 and bl.read_text() == "{}\n"
+    assert r.exit_code == 0  # everything in place and compatible
+    r = cli("init", "--force")  # never replaces baselines that hold data
+    assert r.exit_code == 0 and bl.read_text() == '{"a.b": {"value": 1, "unit": "s"}}\n'
+    assert "--force never replaces baselines" in r.output
+    assert "backed up tests/bench/runner.py to tests/bench/runner.py.bak" in r.output
 
 
 def test_killed_run_loses_no_earlier_data(

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from benchgate.errors import BenchgateError
+from benchgate.selection import MetricRules, RuleError, parse_metric_rules
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -51,6 +52,10 @@ class Config:
     # check: baselines.json changed on the base branch within this many days = rapid edit.
     rapid_edit_days: int = 7
     min_runs: int = 5
+    # [tool.benchgate.metrics.<bench>]: which metrics gate, renames, informational ones.
+    metrics: dict[str, MetricRules] = field(default_factory=dict)
+    # How `ab` makes each side importable: "pythonpath" (its tree first) or "venv" (built).
+    ab_build: str = "pythonpath"
     # Machine classes: name -> what identifies it (see benchgate.machine.classes).
     machines: dict[str, Any] = field(default_factory=dict)
     # Results store URL (docs/store.md): sqlite, sqlite:///PATH, postgresql://..., off.
@@ -280,6 +285,23 @@ def _machines(v: Any) -> dict[str, Any]:
     return dict(v)
 
 
+AB_BUILDS = ("pythonpath", "venv")
+
+
+def _metric_rules(v: Any) -> dict[str, MetricRules]:
+    try:
+        return parse_metric_rules(v)
+    except RuleError as exc:
+        raise _Bad(exc.problem, ".".join(p for p in ("metrics", exc.key) if p)) from None
+
+
+def _ab_build(v: Any) -> str:
+    v = _text(v)
+    if v not in AB_BUILDS:
+        raise _Bad(f"must be one of {', '.join(AB_BUILDS)}, got {v!r}")
+    return v
+
+
 # One check per setting: each returns the value to use or raises _Bad.
 _CHECKS: dict[str, Callable[[Any], Any]] = {
     "bench_dir": _path,
@@ -299,6 +321,8 @@ _CHECKS: dict[str, Callable[[Any], Any]] = {
     "rapid_edit_days": _integer(0, MAX_RAPID_EDIT_DAYS),
     "min_runs": _integer(1, MAX_MIN_RUNS),
     "machines": _machines,
+    "metrics": _metric_rules,
+    "ab_build": _ab_build,
     "store": _text,
 }
 

@@ -14,15 +14,16 @@ as working directory and ``PYTHONPATH`` starting with ``<tree>/src`` (when the p
 has a src layout) and ``<tree>``. ``PYTHONPATH`` comes before site-packages and before
 the import hooks of editable installs, so each side imports its own source. This cannot
 help code that is only importable after a build step (compiled extensions, generated
-files): the base worktree is a plain checkout, never built. Submodules are not checked
-out in the worktree either.
+files): by default the base worktree is a plain checkout, never built; ``--build venv``
+(config ``ab_build = "venv"``, see ab.build) gives each side its own virtual environment
+installed from its tree as the project installs itself. Submodules are not checked out in
+the worktree either.
 """
 
 from __future__ import annotations
 
 import os
 import shutil
-import sys
 import tempfile
 import time
 import uuid
@@ -33,6 +34,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from benchgate.ab.build import SideBuild, pythonpath_build, side_env, venv_build
 from benchgate.baselines.file import load_baselines
 from benchgate.config import Config
 from benchgate.errors import BenchgateError
@@ -149,6 +151,7 @@ class ABResult:
     # --confirm: bench -> why its extra rounds stopped (settled, budget spent, time limit).
     confirm_stopped: dict[str, str] = field(default_factory=dict)
     confirm_budget: int = 0  # the most extra rounds a bench could get (0: no --confirm)
+    builds: list[SideBuild] = field(default_factory=list)  # how each side was made importable
 
     def counts(self) -> dict[Status, int]:
         out = {s: 0 for s in STATUS_ORDER}
@@ -184,6 +187,7 @@ class ABResult:
                 ),
             },
             "files": {"base": str(self.out_dir / "base"), "head": str(self.out_dir / "head")},
+            "builds": {b.side: b.to_dict() for b in self.builds},
         }
 
 
@@ -222,23 +226,6 @@ def base_worktree(top: Path, commit: str) -> Iterator[Path]:
 # --- running ----------------------------------------------------------------------------
 
 
-def import_path(tree: Path) -> list[str]:
-    """What each side puts first on PYTHONPATH: ``<tree>/src`` if it exists, then ``<tree>``."""
-    paths = []
-    if (tree / "src").is_dir():
-        paths.append(str(tree / "src"))
-    paths.append(str(tree))
-    return paths
-
-
-def side_env(base_env: dict[str, str], tree: Path) -> dict[str, str]:
-    """The benchmark env vars of one side, with its own tree first on PYTHONPATH."""
-    env = dict(base_env)
-    rest = env.get("PYTHONPATH", os.environ.get("PYTHONPATH", ""))
-    env["PYTHONPATH"] = os.pathsep.join([*import_path(tree), *([rest] if rest else [])])
-    return env
-
-
 def _env_record(root: Path, options: RunOptions) -> dict[str, Any]:
     used = options.cpus
     if used is None and hasattr(os, "sched_getaffinity"):
@@ -262,9 +249,20 @@ class _Side:
     runs: dict[str, list[RunRecord]] = field(default_factory=dict)
 
 
-def _open_side(name: str, tree: Path, benches: dict[str, Bench], options: RunOptions) -> _Side:
-    """One side of the A/B: its own out-dir (``<ab>/<name>``, emptied), env and record."""
-    opts = replace(options, out_dir=options.out_dir / name, env=side_env(options.env, tree))
+def _open_side(
+    name: str,
+    tree: Path,
+    benches: dict[str, Bench],
+    options: RunOptions,
+    env: dict[str, str] | None = None,
+) -> _Side:
+    """One side of the A/B: its own out-dir (``<ab>/<name>``, emptied), env and record.
+
+    ``env``: the side's benchmark env vars as its build made them (ab.build); default:
+    its tree first on PYTHONPATH.
+    """
+    env = env if env is not None else side_env(options.env, tree)
+    opts = replace(options, out_dir=options.out_dir / name, env=env)
     opts.out_dir.mkdir(parents=True, exist_ok=True)
     _clear_results(opts.out_dir)
     return _Side(name, tree, benches, opts, _env_record(tree, opts))
@@ -556,6 +554,8 @@ def run_ab(
     argv: list[str] | None = None,
     confirm_rounds: int = 0,
     confirm_time: float | None = None,
+    build: str | None = None,
+    build_cache: Path | None = None,
 ) -> ABResult:
     """Measure ``base_rev`` and the working tree interleaved; judge each metric by pairs.
 
@@ -571,6 +571,10 @@ def run_ab(
     confirming (:func:`benchgate.judge.confirm.worth_confirming`) get more interleaved rounds,
     one bench-pair at a time round-robin, until settled, ``confirm_rounds`` more rounds,
     or ``confirm_time`` seconds of confirming; every metric is judged on all its pairs.
+
+    ``build`` (default: config ``ab_build``) is how each side is made importable:
+    ``pythonpath`` or ``venv`` (ab.build: its own virtual environment, cached in
+    ``build_cache``); ``builds`` of the result says how each side was made.
     """
     if repeat < 1:
         raise BenchgateError("must be at least 1", key="--repeat")
@@ -595,10 +599,25 @@ def run_ab(
     if dirty:
         warnings.append("The working tree has uncommitted changes: head = the working tree")
 
+    mode = build or config.ab_build
+    if mode not in ("pythonpath", "venv"):
+        raise BenchgateError(f"must be pythonpath or venv, got {mode!r}", key="--build")
+
+    def make_build(name: str, tree: Path, at: str | None, is_dirty: bool) -> SideBuild:
+        if mode == "venv":
+            return venv_build(name, tree, at, is_dirty, bench_env, build_cache)
+        return pythonpath_build(name, tree, bench_env)
+
     with base_worktree(top, commit) as wt:
         base_root = wt / root.relative_to(top)
+        builds = [
+            make_build("base", base_root, commit, False),
+            make_build("head", root, head_commit, dirty is not False),
+        ]
+        if mode == "venv":  # script benches run with each side's own interpreter
+            head_benches = select(discover(config, python=builds[1].python), pattern)
         try:
-            found = discover(rerooted(config, base_root), python=sys.executable)
+            found = discover(rerooted(config, base_root), python=builds[0].python)
         except BenchgateError as exc:
             warnings.append(f"Benches at the base revision could not be discovered: {exc}")
             found = []
@@ -614,9 +633,10 @@ def run_ab(
             env=bench_env,
             argv=argv,
             disturbed_share=config.disturbed_share,
+            metric_rules=config.metrics,
         )
-        base = _open_side("base", base_root, base_benches, options)
-        head = _open_side("head", root, {b.name: b for b in head_benches}, options)
+        base = _open_side("base", base_root, base_benches, options, builds[0].env)
+        head = _open_side("head", root, {b.name: b for b in head_benches}, options, builds[1].env)
         ab = _Interleaved(config, base, head, baselines, progress, t0)
         names = [b.name for b in head_benches]
         for rnd in range(1, repeat + 1):
@@ -647,6 +667,7 @@ def run_ab(
         elapsed_s=time.perf_counter() - t0,
         confirm_stopped=stopped,
         confirm_budget=confirm_rounds,
+        builds=builds,
     )
     atomic_write_json(ab_dir / AB_FILE, result.to_dict())
     return result

@@ -51,6 +51,14 @@ from benchgate.run.runner import sigterm_as_interrupt
     show_default=True,
     help="Rounds: each bench runs this many times on each side, interleaved.",
 )
+@click.option(
+    "--build",
+    type=click.Choice(["pythonpath", "venv"]),
+    default=None,
+    help="How each side is made importable: its tree first on PYTHONPATH, or its own "
+    "virtual environment installed as the project installs itself (cached per commit "
+    "and install files). Default: config ab_build, else pythonpath.",
+)
 @run_options
 @ab_confirm_options
 @format_option(help="Output form; markdown is ready to post as a PR comment.")
@@ -80,6 +88,7 @@ def ab(
     confirm: bool = False,
     confirm_runs: int = 10,
     confirm_time: float | None = None,
+    build: str | None = None,
     shard: str | None = None,
     durations: str | None = None,
     machine: str | None = None,
@@ -97,7 +106,9 @@ def ab(
     of its per-pair ratios head/base with the thresholds of gates.md (from
     baselines.json where the key exists, else config), and shown with its interval
     and, when baselines.json exists, its verdict against it. A bench absent at REV
-    is NEW.
+    is NEW. With --build venv each side runs in its own virtual environment
+    (requirements and/or the package installed from its tree, cached under
+    ~/.cache/benchgate/ab-venvs); the output says how each side was built.
 
     With --explain, every FAIL (and WARN with --explain-warn) is explained as
     `benchgate explain KEY --base REV` does: the five functions whose cost grew most go
@@ -157,6 +168,7 @@ def ab(
                 argv=argv,
                 confirm_rounds=confirm_runs if confirm else 0,
                 confirm_time=confirm_time,
+                build=build,
             )
     finally:
         display.close()

@@ -249,6 +249,10 @@ class _Display:
                 f"{show.plain(k)}={show.with_unit(m.value, show.plain(m.unit))}"
                 for k, m in r.metrics.items()
             )
+            if r.metric_errors:  # each bad value is its metric's ERROR; say so at once
+                what += "; ERROR " + ", ".join(show.plain(k) for k in r.metric_errors)
+            if r.info:
+                what += f"; {len(r.info)} informational"
         else:
             what = f"{r.status.value.upper()}: {show.plain(r.reason)}"
         if r.disturbed:
@@ -348,6 +352,7 @@ def run(
         env=env,
         argv=["benchgate", *sys.argv[1:]] if Path(sys.argv[0]).name != "runner.py" else sys.argv,
         disturbed_share=config.disturbed_share,
+        metric_rules=config.metrics,
         machine_class=machine_class,
         shard=None if plan is None or shard is None else shard_record(shard, plan.digest),
     )

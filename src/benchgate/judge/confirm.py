@@ -176,6 +176,7 @@ def _options_for(
         env={str(k): str(v) for k, v in env.items()} if isinstance(env, dict) else dict(config.env),
         argv=argv,
         disturbed_share=config.disturbed_share,
+        metric_rules=config.metrics,
     )
 
 

@@ -23,6 +23,7 @@ from benchgate.machine.environment import diff_environments
 from benchgate.model import Baseline, Comparison, ReducedSet, RunRecord, RunStatus
 from benchgate.render.report import render_out_report
 from benchgate.run.results import REPORT_FILE, load_runs, out_dir_lock
+from benchgate.selection import MetricRules
 
 MIN_RUNS = 5
 
@@ -117,10 +118,18 @@ def compare_with_baselines(
     reduced: ReducedSet,
     baselines: dict[str, Baseline],
     baseline_env: dict[str, Any] | None,
+    metric_rules: dict[str, MetricRules] | None = None,
 ) -> Comparison:
-    """Compare with the baselines, add the warnings, intervals and "unsure" labels."""
-    comparison = compare(reduced, baselines)
-    comparison.warnings = comparison_warnings(runs, reduced, comparison, baseline_env)
+    """Compare with the baselines, add the warnings, intervals and "unsure" labels.
+
+    ``metric_rules`` (config ``metrics``): a baseline key the rules make informational is
+    INFO even when its bench did not report it this time, never MISSING.
+    """
+    comparison = compare(reduced, baselines, metric_rules)
+    comparison.warnings = [
+        *comparison_warnings(runs, reduced, comparison, baseline_env),
+        *comparison.warnings,  # compare's own notes (renamed metrics)
+    ]
     annotate(comparison, reduced, baselines, runs)
     return comparison
 
@@ -144,7 +153,7 @@ def gate(
         )
         if baseline_env is None:
             baseline_env = baseline_environment(config)
-    comparison = compare_with_baselines(runs, reduced, baselines, baseline_env)
+    comparison = compare_with_baselines(runs, reduced, baselines, baseline_env, config.metrics)
     return Gate(runs, reduced, baselines, comparison)
 
 
@@ -163,7 +172,7 @@ def write_out_report(config: Config, out_dir: Path, reduced: ReducedSet | None =
                 config.baselines_path, config.degradation_pct_max, config.variance_pct_warn
             )
             comparison = compare_with_baselines(
-                runs, reduced, baselines, baseline_environment(config)
+                runs, reduced, baselines, baseline_environment(config), config.metrics
             )
         except BenchgateError as exc:
             note = f"No comparison: {exc}"

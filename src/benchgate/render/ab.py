@@ -73,7 +73,7 @@ HEADERS += ["BASELINES", "NOTE"]
 def summary_lines(result: ABResult) -> list[str]:
     """The counts, the gate's outcome and, if any, the metrics the machine explains."""
     c = result.counts()
-    counts = ", ".join(f"{c[s]} {s.label}" for s in STATUS_ORDER)
+    counts = ", ".join(f"{c[s]} {s.label}" for s in STATUS_ORDER if s is not Status.INFO or c[s])
     outcome = "gate failed" if result.gating() else "gate passed"
     lines = [f"benchgate ab: {counts} -- {outcome} (on the paired verdicts)"]
     machine = [
@@ -119,6 +119,7 @@ def confirm_lines(result: ABResult) -> list[str]:
 def render_ab_text(result: ABResult) -> str:
     """The A/B result as an aligned text table with the header and summary lines."""
     lines = [fmt.plain(_header(result))]
+    lines += [f"build {fmt.plain(b.how)}" for b in result.builds]
     lines += [f"! {fmt.plain(w)}" for w in result.warnings]
     lines.append("")
     lines += fmt.table(HEADERS, _rows(result))
@@ -130,6 +131,9 @@ def render_ab_text(result: ABResult) -> str:
 def render_ab_markdown(result: ABResult) -> str:
     """The A/B result as markdown, ready to post as a PR comment."""
     lines = [f"### {fmt.md_text(_header(result))}", ""]
+    lines += [f"- build {fmt.md_text(b.how)}" for b in result.builds]
+    if result.builds:
+        lines.append("")
     lines += [f"> {fmt.md_text(w)}" for w in result.warnings]
     if result.warnings:
         lines.append("")

@@ -43,6 +43,8 @@ def num(x: float | None) -> str:
     if x == 0 or not math.isfinite(x):
         return f"{x:g}"
     mag = math.floor(math.log10(abs(x)))
+    if mag >= 15:  # a 75-digit number (an informational one) would stretch every table
+        return f"{x:.3e}"
     if mag >= 4:
         return f"{x:,.0f}"
     if mag >= -3:
@@ -62,6 +64,18 @@ def any_value(v: Any) -> str:
     if v is None:
         return "-"
     return json.dumps(v, ensure_ascii=False)
+
+
+def info_value(v: Any, limit: int = 40) -> str:
+    """An informational metric's value for a table: numbers as :func:`num`, anything else
+    (text, ``inf``, a list) as one line clipped to ``limit`` characters."""
+    if isinstance(v, (int, float)) and not isinstance(v, bool):
+        try:
+            return num(float(v))
+        except OverflowError:  # an int beyond a float
+            pass
+    text = plain(str(v))
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 # Significant digits of a value written into baselines.json: finer than any spread a

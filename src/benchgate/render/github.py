@@ -30,6 +30,7 @@ STATUS_ICON = {
     Status.SKIPPED: "⏭️",
     Status.IMPROVED: "🚀",
     Status.PASS: "✅",
+    Status.INFO: "ℹ️",
 }
 
 

@@ -199,6 +199,21 @@ def render_out_report(
             f"| {fmt.md_code(m.key)} | {fmt.num(m.value)} | {fmt.md_cell(m.unit)} | {s.n} "
             f"| {fmt.num(s.min)} | {fmt.num(s.max)} | {fmt.share(s.cv)} | {fmt.share(s.iqr_rel)} |"
         )
+    if reduced.info:
+        lines += [
+            "",
+            "## Informational metrics",
+            "",
+            "Recorded and shown, never gated (`info` in `[tool.benchgate.metrics]`).",
+            "",
+            "| key | value | n |",
+            "| --- | ---: | ---: |",
+        ]
+        for key, entry in reduced.info.items():
+            lines.append(
+                f"| {fmt.md_code(key)} | {fmt.md_cell(fmt.info_value(entry.get('value')))} "
+                f"| {entry.get('n', '-')} |"
+            )
     not_ok = [b for b in reduced.benches.values() if b.status is not RunStatus.OK or b.reason]
     if not_ok:
         lines += ["", "## Skipped and failed benches", ""]

@@ -28,7 +28,8 @@ def ordered(verdicts: list[Verdict]) -> list[Verdict]:
 def counts_line(comparison: Comparison) -> str:
     """Every status counted, attention-needing first: never an average that hides one."""
     c = comparison.counts()
-    return ", ".join(f"{c[s]} {s.label}" for s in STATUS_ORDER)
+    # INFO rows never gate: counted only when there are some.
+    return ", ".join(f"{c[s]} {s.label}" for s in STATUS_ORDER if s is not Status.INFO or c[s])
 
 
 def counts_summary(comparison: Comparison) -> str:
@@ -87,7 +88,7 @@ def short_note(v: Verdict) -> str:
         bits.append(f"PR proposes {fmt.num(v.proposed)}")
     if v.added_with_baseline:
         bits.append("baseline added by this change")
-    if v.reason and v.status in (Status.SKIPPED, Status.ERROR, Status.MISSING):
+    if v.reason and v.status in (Status.SKIPPED, Status.ERROR, Status.MISSING, Status.INFO):
         bits.append(fmt.first_line(v.reason, 120))
     return fmt.plain("; ".join(bits))
 
@@ -112,7 +113,13 @@ def notes(v: Verdict, failing_statuses: set[Status]) -> list[str]:
         out.append(f"confirmed with {v.confirmed_runs} more runs")
     if v.proposed is not None:
         out.append(f"PR proposes {fmt.with_unit(v.proposed, fmt.plain(v.unit or ''))}")
-    if v.reason and v.status in (Status.SKIPPED, Status.ERROR, Status.MISSING, Status.NEW):
+    if v.reason and v.status in (
+        Status.SKIPPED,
+        Status.ERROR,
+        Status.MISSING,
+        Status.NEW,
+        Status.INFO,
+    ):
         out.append(fmt.plain(fmt.first_line(v.reason)))
     if v.added_with_baseline:
         out.append("baseline added by this change")

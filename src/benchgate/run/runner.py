@@ -32,8 +32,9 @@ from benchgate.machine.environment import capture_environment
 from benchgate.model import RunRecord, RunStatus
 from benchgate.run.discovery import Bench
 from benchgate.run.disturbance import DisturbanceMonitor
-from benchgate.run.protocol import SKIP_EXIT_CODE, parse_output
+from benchgate.run.protocol import SKIP_EXIT_CODE, apply_rules, parse_output
 from benchgate.run.results import RunWriter, bench_file
+from benchgate.selection import MetricRules, rules_for
 
 STDERR_TAIL_CHARS = 4000
 # Only the end of a bench's output matters (the last JSON object, the last stderr lines):
@@ -59,6 +60,8 @@ class RunOptions:
     env: dict[str, str] = field(default_factory=dict)
     argv: list[str] = field(default_factory=list)  # the benchgate command line, for the record
     disturbed_share: float = 0.25
+    # [tool.benchgate.metrics]: per bench, which metrics gate and under which name.
+    metric_rules: dict[str, MetricRules] = field(default_factory=dict)
     # The declared machine class this machine is (recorded in each run's environment).
     machine_class: str | None = None
     # --shard K/N: {"k", "n", "plan"} (recorded in each run's command, checked by merge).
@@ -392,10 +395,11 @@ def _execute(
     if timed_out:
         record.reason = f"timed out after {options.timeout:g} s"
         return record
+    rules = rules_for(options.metric_rules, bench.name)
     if bench.format and proc.returncode in bench.ok_exit_codes:
-        out = formatted.read_output(bench, stdout, output)
+        out = apply_rules(formatted.read_output(bench, stdout, output), rules)
     else:
-        out = parse_output(stdout)
+        out = parse_output(stdout, rules)
     if out.error and captured.stdout.dropped:
         out.error += (
             f" (it printed {captured.stdout.total:,} bytes on stdout; "
@@ -414,6 +418,7 @@ def _execute(
             if hint:
                 record.reason += f" ({hint})"
         return record
+    record.metric_errors = out.metric_errors
     if out.error:
         record.reason = out.error
         if proc.returncode != 0:  # a format command that may exit non-zero (pytest: 1)
@@ -421,6 +426,7 @@ def _execute(
         return record
     record.status = RunStatus.OK
     record.metrics = out.metrics
+    record.info = out.info
     record.extra = out.extra
     return record
 
