@@ -34,7 +34,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from benchgate.ab.run import ABResult, base_worktree, rerooted, side_env
+from benchgate.ab.build import side_env
+from benchgate.ab.run import ABResult, base_worktree, rerooted
 from benchgate.config import Config
 from benchgate.errors import BenchgateError
 from benchgate.explain.diff import Diff, diff_profiles
