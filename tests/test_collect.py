@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from click.testing import Result
 
-from benchgate.config import Config
+from benchgate.config import Config, load_config
 from benchgate.errors import BenchgateError
 from benchgate.project.collect import collect, read_regular
 
@@ -257,3 +257,33 @@ def test_collect_does_not_write_through_a_planted_link(
     r = cli("collect", "--out-dir", str(project / "outputs"))
     assert r.exit_code == 2 and len(r.stderr.splitlines()) == 1
     assert list(elsewhere.iterdir()) == []
+
+
+def test_collect_gathers_explain_subfolders_and_skips_symlinks(project: Path) -> None:
+    out = project / "tests" / "reports" / "bench"
+    ex = out / "explain" / "b.m"
+    ex.mkdir(parents=True)
+    (ex / "flame.html").write_text("<html></html>")
+    (ex / "head.pstats").write_bytes(b"\x00\x01")
+    (ex / ".tmp-partial").write_text("x")
+    secret = project / "secret.txt"
+    secret.write_text("do not upload")
+    (ex / "link.txt").symlink_to(secret)
+    (out / "explain" / "linked").symlink_to(project)
+    config = load_config(project)
+    dest = project.parent / "outputs"
+    result = collect(config, dest)
+    got = sorted(c.dest for c in result.collected if "/explain/" in c.dest)
+    assert got == [
+        "bench/results/explain/b.m/flame.html",
+        "bench/results/explain/b.m/head.pstats",
+    ]
+    assert not (dest / "bench/results/explain/b.m/link.txt").exists()
+    assert not (dest / "bench/results/explain/linked").exists()
+    skipped = sorted(x.dest for x in result.skipped)
+    assert skipped == ["bench/results/explain/b.m/link.txt", "bench/results/explain/linked"]
+    # A later collect mirrors the out-dir: a removed explanation is removed from the copy.
+    (ex / "head.pstats").unlink()
+    again = collect(config, dest)
+    assert "bench/results/explain/b.m/head.pstats" in again.removed
+    assert not (dest / "bench/results/explain/b.m/head.pstats").exists()

@@ -185,6 +185,9 @@ def test_github_pr_check() -> None:
     assert checkout["uses"].startswith("actions/checkout@") and checkout["with"]["fetch-depth"] == 0
     runs = _gh_runs("pr-check")
     assert 'benchgate run --repeat "$BENCH_PR_REPEAT" -k "$BENCH_PR_FILTER"' in runs
+    # Every FAIL is explained below the verdict table, in the summary.
+    assert '-k "$BENCH_PR_FILTER" --explain --format markdown | tee' in runs
+    assert 'cat "$RUNNER_TEMP/ab.md" >> "$GITHUB_STEP_SUMMARY"' in runs
     assert (
         'benchgate ab --base "$BASE_SHA" --repeat "$BENCH_PR_AB_REPEAT" --confirm -k "$BENCH_PR_FILTER"'
         in runs
@@ -302,6 +305,7 @@ def test_gitlab_jobs() -> None:
     assert mr["variables"]["BENCH_PR_FILTER"] == "" and mr["variables"]["BENCH_PR_REPEAT"] == "3"
     script = _script("bench-mr")
     assert 'BASE_SHA="$CI_MERGE_REQUEST_DIFF_BASE_SHA"' in script
+    assert '--explain --format markdown > "$BENCH_OUT/ab.md"' in script
     assert (
         'benchgate ab --base "$BASE_SHA" --repeat "$BENCH_PR_AB_REPEAT" --confirm -k "$BENCH_PR_FILTER"'
         in script

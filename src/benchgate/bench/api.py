@@ -60,6 +60,13 @@ operations slower than that), the clock's own cost is subtracted, and the percen
 the per-call times is reported as ``<name>_p50`` etc. (lower is better). For operations
 faster than 10 us these are per-call estimates smoothed over a batch.
 
+Profiling (``benchgate explain``, see docs/explain.md). When ``BENCHGATE_PROFILE`` is set
+the script measures nothing: it runs the setup of the one case named by
+``BENCHGATE_PROFILE_CASE``, calls the operation once (lazy initialisation is not charged),
+then exactly ``BENCHGATE_PROFILE_CALLS`` times. With ``cprofile`` those calls, and only
+they, run under ``cProfile``, whose statistics go to the file ``BENCHGATE_PROFILE_OUT``;
+with ``count`` they run bare, for a process counted under valgrind from outside.
+
 Settings, strongest first: ``bench.main()``'s command-line flags (``--min-time``,
 ``--samples``, ``--warmup``), the environment variables ``BENCHGATE_MIN_TIME`` (seconds per
 sample), ``BENCHGATE_SAMPLES`` and ``BENCHGATE_WARMUP``, the arguments of
@@ -108,6 +115,11 @@ DEFAULT_WARMUP = 1
 ENV_MIN_TIME = "BENCHGATE_MIN_TIME"
 ENV_SAMPLES = "BENCHGATE_SAMPLES"
 ENV_WARMUP = "BENCHGATE_WARMUP"
+# Set by `benchgate explain`: profile one case over a fixed number of calls.
+ENV_PROFILE = "BENCHGATE_PROFILE"
+ENV_PROFILE_CASE = "BENCHGATE_PROFILE_CASE"
+ENV_PROFILE_CALLS = "BENCHGATE_PROFILE_CALLS"
+ENV_PROFILE_OUT = "BENCHGATE_PROFILE_OUT"
 
 # Calls written out per loop step: the `for` step's own cost is spread over this many calls.
 UNROLL = 10
@@ -838,6 +850,9 @@ class Suite:
         except ValueError as exc:
             print(f"error: {exc}", file=sys.stderr)
             raise SystemExit(2) from None
+        if os.environ.get(ENV_PROFILE):
+            self._main_profile()
+            return
         metrics: dict[str, dict[str, Any]] = {}
         calls: dict[str, int] = {}
         for r in self.iter_results(select=ns.select, **overrides):
@@ -854,9 +869,83 @@ class Suite:
         sys.stdout.write(json.dumps(doc) + "\n")
         sys.stdout.flush()
 
+    # -- profiling (BENCHGATE_PROFILE, for `benchgate explain`) -----------------------
+
+    def find_case(self, key: str) -> tuple[Metric, Case]:
+        """The metric and case behind a metric name: a case's own name, or one derived
+        from it (a latency percentile ``<name>_p99[...]``, a count ``<name>_instructions``).
+        """
+        cases = [(m, c) for m in self.metrics.values() for c in m.cases]
+        for m, c in cases:
+            if c.name == key:
+                return m, c
+        head, sep, tail = key.partition("[")
+        for m, c in cases:
+            derived = [_pct_name(m.name, p) for p in m.percentiles]
+            derived += [m.name + "_instructions", m.name + "_cycles"]
+            if head in derived and c.name == m.name + sep + tail:
+                return m, c
+        raise ValueError(f"no case named {key!r}")
+
+    def profile_case(self, key: str, calls: int, mode: str, out: str | None = None) -> None:
+        """Run case ``key``'s operation ``calls`` times after its setup and one untimed call.
+
+        ``mode`` ``cprofile``: only those calls run under cProfile, whose statistics are
+        written to ``out``; ``count``: they run bare (valgrind counts the process).
+        """
+        import cProfile  # only when profiling: a timing run must not load it
+
+        m, case = self.find_case(key)
+        state = m.setup(**case.params) if m.setup is not None else None
+        try:
+            args, kwargs = m.call_arguments(case.params, state, m.setup is not None)
+            fn = m.fn
+            fn(*args, **kwargs)  # lazy initialisation is not what a profile should show
+            gc.collect()
+            prof = cProfile.Profile() if mode == "cprofile" else None
+            if prof is not None:
+                prof.enable()
+            if prof is None:
+                # Through sys.call_tracing, whose C function (_PyEval_CallTracing, exported
+                # by every CPython) valgrind's --toggle-collect brackets: only these calls
+                # are counted, not start-up, imports or setup.
+                sys.call_tracing(_profile_loop, (fn, args, kwargs, calls))
+            else:
+                _profile_loop(fn, args, kwargs, calls)
+            if prof is not None:
+                prof.disable()
+                prof.dump_stats(out or "bench.pstats")
+        finally:
+            if m.teardown is not None:
+                m.teardown(state)
+
+    def _main_profile(self) -> None:
+        mode = os.environ.get(ENV_PROFILE, "").strip().lower()
+        raw = os.environ.get(ENV_PROFILE_CALLS, "").strip()
+        key = os.environ.get(ENV_PROFILE_CASE, "")
+        try:
+            if mode not in ("cprofile", "count"):
+                raise ValueError(f"{ENV_PROFILE} must be cprofile or count, got {mode!r}")
+            calls = int(raw) if raw else 10
+            if calls < 1:
+                raise ValueError(f"{ENV_PROFILE_CALLS} must be an integer >= 1, got {raw!r}")
+            self.profile_case(key, calls, mode, os.environ.get(ENV_PROFILE_OUT))
+        except ValueError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            raise SystemExit(2) from None
+        doc = {"profile": {"case": key, "calls": calls, "mode": mode}}
+        sys.stdout.write(json.dumps(doc) + "\n")
+        sys.stdout.flush()
+
     skip = staticmethod(_skip)
     import_or_skip = staticmethod(_import_or_skip)
     measure = staticmethod(measure)
+
+
+def _profile_loop(fn: Callable[..., Any], args: Any, kwargs: Any, calls: int) -> None:
+    """The profiled calls: one frame, named so a profile reads as "the operation, n times"."""
+    for _ in range(calls):
+        fn(*args, **kwargs)
 
 
 def _pct_name(name: str, p: float) -> str:

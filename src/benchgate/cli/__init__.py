@@ -70,3 +70,6 @@ from benchgate.cli.trend import dashboard, trend  # noqa: E402
 
 for _cmd in (trend, dashboard):
     main.add_command(_cmd)
+from benchgate.cli.explain import explain_cmd  # noqa: E402
+
+main.add_command(explain_cmd)

@@ -27,6 +27,8 @@ from benchgate.cli.shard import (
 )
 from benchgate.cli.store import record_ab_result, recording_store, store_option
 from benchgate.errors import BenchgateError
+from benchgate.explain.render import ab_block_markdown, ab_block_text
+from benchgate.explain.run import explain_verdicts
 from benchgate.machine.classes import choose_for_machine
 from benchgate.machine.cpus import parse_cpus
 from benchgate.render.ab import render_ab_markdown, render_ab_text
@@ -64,6 +66,14 @@ from benchgate.run.runner import sigterm_as_interrupt
 @shard_options
 @machine_option
 @store_option
+@click.option(
+    "--explain",
+    "explain_fail",
+    is_flag=True,
+    help="For every FAIL, profile base and head (benchgate explain) and list the top five "
+    "grown functions below the verdict table.",
+)
+@click.option("--explain-warn", is_flag=True, help="With --explain: WARN metrics too.")
 @click.pass_context
 def ab(
     ctx: click.Context,
@@ -83,6 +93,8 @@ def ab(
     durations: str | None = None,
     machine: str | None = None,
     store_url: str | None = None,
+    explain_fail: bool = False,
+    explain_warn: bool = False,
 ) -> None:
     """Measure the base revision and the working tree in the same job, judged by pairs.
 
@@ -97,6 +109,10 @@ def ab(
     is NEW. With --build venv each side runs in its own virtual environment
     (requirements and/or the package installed from its tree, cached under
     ~/.cache/benchgate/ab-venvs); the output says how each side was built.
+
+    With --explain, every FAIL (and WARN with --explain-warn) is explained as
+    `benchgate explain KEY --base REV` does: the five functions whose cost grew most go
+    below the verdict table, the flame graph and profiles into OUT_DIR/explain/<key>/.
 
     With --confirm, a bench whose paired verdict is unsure where it matters (an
     unsure WARN or FAIL, or a PASS whose interval reaches into FAIL) gets more
@@ -159,11 +175,20 @@ def ab(
     said = class_line(choice, fmt)
     if said is not None:
         click.echo(said, err=fmt == "json")
+    explained = (
+        explain_verdicts(config, result, base_rev, ab_out, explain_warn) if explain_fail else []
+    )
     if fmt == "json":
-        click.echo(dump_json(result.to_dict()))
+        doc = result.to_dict()
+        if explain_fail:
+            doc["explain"] = [
+                {"status": st, "error": err, **(e.to_dict(5) if e is not None else {})}
+                for st, e, err in explained
+            ]
+        click.echo(dump_json(doc))
     elif fmt == "markdown":
-        click.echo(render_ab_markdown(result), nl=False)
+        click.echo(render_ab_markdown(result) + ab_block_markdown(explained), nl=False)
     else:
-        click.echo(render_ab_text(result), nl=False)
+        click.echo(render_ab_text(result) + ab_block_text(explained), nl=False)
     record_ab_result(config, store, result)
     ctx.exit(1 if result.gating() else 0)

@@ -3,21 +3,25 @@
 from __future__ import annotations
 
 import sys
+import time
 from pathlib import Path
 
 import click
 
+from benchgate.ab.run import run_ab
 from benchgate.cli.common import get_config
 from benchgate.config import load_config
 from benchgate.errors import BenchgateError
-from benchgate.judge.gate import gate, write_out_report
-from benchgate.judge.reduce import reduce_runs, write_reduced
-from benchgate.model import RunStatus, Status
+from benchgate.explain.render import render_text as render_explain
+from benchgate.explain.run import INSTRUCTIONS, TIME, explain, require_valgrind
+from benchgate.judge.reduce import reduce_runs
+from benchgate.model import RunStatus
+from benchgate.project import demo as story
 from benchgate.project.ci_workflow import ci_template
-from benchgate.project.demo import copy_demo
 from benchgate.project.infer import adapt_workflow, infer_ci
 from benchgate.project.scaffold import init_project, sharded_ci_template
-from benchgate.render.report import render_text
+from benchgate.render.ab import render_ab_text
+from benchgate.render.fmt import num
 from benchgate.run.discovery import discover
 from benchgate.run.results import load_runs
 from benchgate.run.runner import Progress, RunOptions, run_benches
@@ -132,35 +136,48 @@ def init(
     help="Where to copy the demo project (default: a fresh temp dir).",
 )
 @click.option(
-    "--repeat", type=click.IntRange(min=1), default=5, show_default=True, help="Runs per bench."
+    "--repeat",
+    type=click.IntRange(min=1),
+    default=3,
+    show_default=True,
+    help="Interleaved A/B rounds before --confirm adds any.",
 )
 @click.option(
-    "--strict",
-    is_flag=True,
-    help="Exit with the gate's code (1 on FAIL, NEW, MISSING or ERROR), as CI would.",
+    "--measure",
+    type=click.Choice(["auto", "time", "instructions"]),
+    default="auto",
+    show_default=True,
+    help="What explain measures: auto = instructions when valgrind is installed, else time.",
 )
 @click.pass_context
-def demo(ctx: click.Context, dest: str | None, repeat: int, strict: bool) -> None:
-    """Run the main job on the bundled demo suite.
+def demo(ctx: click.Context, dest: str | None, repeat: int, measure: str = "auto") -> None:
+    """What benchgate is for, in about a minute, on the bundled demo suite.
 
-    Copies the demo project, runs its benches 5 times (round-robin), reduces by
-    median, compares with the demo's own baselines.json and prints the verdicts.
-    The demo's baselines were measured on another machine, so the verdicts say as
-    much about this machine as about the code: the exit code is 0 once the job has
-    run, whatever the verdicts (the last line says what CI would do), 1 if a bench
-    crashed (ERROR); --strict asks for the gate's own exit code.
+    Copies the demo project into a fresh git repository and: (1) measures its three fast
+    benches; (2) makes a known change: leaf_node, a helper of da_nmt_build, does about a
+    third more work; (3) runs `benchgate ab --base HEAD --confirm`, which should catch
+    exactly that bench; (4) runs `benchgate explain` on it, which should name leaf_node,
+    with the exact instruction count's ratio beside the time ratio (time only when
+    valgrind is missing, and it says so).
+
+    Exit 0 when the story held (the gate failed exactly da_nmt_build and explain named
+    leaf_node first), 1 when it did not (a bench crashed, the gate missed the change or
+    blamed another bench, explain named another function), 2 for bad input.
 
     \b
     Example:
       benchgate demo --dir /tmp/bg-demo
     """
-    root = copy_demo(Path(dest).resolve() if dest else None)
-    click.echo(f"demo project: {root}")
+    t0 = time.perf_counter()
+    root = story.copy_demo(Path(dest).resolve() if dest else None)
+    story.commit_demo(root)
+    click.echo(f"demo project: {root} (a git repository; the suite as shipped is HEAD)")
     config = load_config(root)
-    benches = discover(config)
+    pattern = ",".join(story.DEMO_BENCHES)
+    benches = [b for b in discover(config) if b.name in story.DEMO_BENCHES]
     options = RunOptions(
         out_dir=config.out_path,
-        repeat=repeat,
+        repeat=1,
         timeout=config.timeout,
         env=dict(config.env),
         argv=["benchgate", "demo", *sys.argv[2:]],
@@ -172,24 +189,59 @@ def demo(ctx: click.Context, dest: str | None, repeat: int, strict: bool) -> Non
         if ev.record is not None:
             r = ev.record
             state = "ok" if r.status is RunStatus.OK else f"{r.status.value}: {r.reason}"
-            click.echo(
-                f"  run {ev.round}/{ev.rounds} {ev.bench} ({r.duration_s:.1f}s) {state}", err=True
-            )
+            click.echo(f"  {ev.bench} ({r.duration_s:.1f}s) {state}", err=True)
 
+    click.echo(f"\n1. measure the suite ({', '.join(story.DEMO_BENCHES)}):")
     run_benches(config, benches, options, progress)
-    runs = load_runs(config.out_path)
-    reduced = reduce_runs(runs, "median")
-    write_reduced(config.out_path, reduced)
-    report = write_out_report(config, config.out_path, reduced)
-    result = gate(config, config.out_path)
-    click.echo("")
-    click.echo(render_text(result.comparison), nl=False)
-    click.echo(f"\nreport: {report}")
-    failed = bool(result.comparison.gating())
-    crashed = result.comparison.counts()[Status.ERROR] > 0  # a broken bench is no machine artefact
-    if failed and not strict and not crashed:
+    reduced = reduce_runs(load_runs(config.out_path), "median")
+    for key, m in sorted(reduced.metrics.items()):
+        click.echo(f"  {key:<40} {num(m.value):>12} {m.unit or ''}")
+
+    changed = story.inject_slowdown(root)
+    click.echo(
+        f"\n2. a known change to {story.SLOW_HELPER}() in {changed.relative_to(root)}: "
+        "about a third more work for that bench"
+    )
+    for line in story.change_lines():
+        click.echo(f"  {line}")
+
+    click.echo(f"\n3. the gate: benchgate ab --base HEAD --repeat {repeat} --confirm")
+    result = run_ab(
+        config, "HEAD", repeat=repeat, pattern=pattern, confirm_rounds=10, confirm_time=60.0
+    )
+    click.echo(render_ab_text(result), nl=False)
+    caught = sorted({m.bench for m in result.gating()})
+
+    if measure == "auto":
+        try:
+            require_valgrind()
+            measure = INSTRUCTIONS
+        except BenchgateError as exc:
+            click.echo(f"\n{exc}: the instruction count is left out, time only")
+            measure = TIME
+    click.echo(f"\n4. why: benchgate explain {story.SLOW_KEY} --base HEAD --measure {measure}")
+    e = explain(config, story.SLOW_KEY, "HEAD", measure=measure)
+    click.echo(render_explain(e, top=3), nl=False)
+    slow = next((m for m in result.metrics if m.key == story.SLOW_KEY), None)
+    if slow is not None and slow.ratio:
+        # leaves/sec is higher-is-better: time per leaf is its inverse.
+        line = f"\n{story.SLOW_KEY}: time per call x{1 / slow.ratio:.3f} (ab, median of pairs)"
+        if measure == INSTRUCTIONS and e.diff.ratio is not None:
+            line += f", instructions per call x{e.diff.ratio:.4f} (callgrind, exact)"
+        click.echo(line)
+    top = e.diff.grown(1)
+    named = top[0].name if top else "nothing"
+    held = caught == [story.SLOW_BENCH] and named == story.SLOW_HELPER
+    share = f" ({top[0].share:.0%} of the change)" if top and top[0].share is not None else ""
+    click.echo(
+        f"\ngate failed: {', '.join(caught) or 'nothing'}; explain names {named}(){share}; "
+        f"{time.perf_counter() - t0:.0f}s"
+    )
+    if held:
         click.echo(
-            "in CI `benchgate compare` would exit 1 here; the demo's baselines come from "
-            "another machine (benchgate demo --strict exits as the gate does)"
+            f"the story held: the gate caught exactly {story.SLOW_BENCH}, and explain named "
+            f"the helper that changed. In CI `ab --explain` puts that table in the PR comment."
         )
-    ctx.exit(1 if crashed or (failed and strict) else 0)
+    else:
+        click.echo("the story did not hold on this machine (too noisy? see `benchgate doctor`)")
+    ctx.exit(0 if held else 1)

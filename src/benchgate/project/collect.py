@@ -9,6 +9,7 @@
       bench/results/*.json     every run (<bench>.json) and reduced.json
       bench/results/*.md       the out-dir's report.md (and any comparison.md)
       bench/results/*.xml      JUnit written by `compare --junit` into the out-dir
+      bench/results/explain/   `explain` and `ab --explain`: flame graphs and raw profiles
 
 Every piece is optional: an absent one is listed in index.txt and in the result, never an
 error, because collect runs after a gate that may have failed half-way. ``bench/`` mirrors
@@ -33,6 +34,8 @@ from benchgate.fsutil import atomic_write_bytes, atomic_write_text
 from benchgate.run.results import REDUCED_FILE, REPORT_FILE
 
 INDEX_FILE = "index.txt"
+# The out-dir's subfolder of `benchgate explain` (benchgate.explain.run.EXPLAIN_DIR).
+EXPLAIN_SUBDIR = "explain"
 RESULT_SUFFIXES = (".json", ".md", ".xml")
 
 
@@ -135,6 +138,26 @@ def _result_sources(results_dir: Path) -> list[Path]:
     )
 
 
+def _explain_sources(results_dir: Path) -> list[Path]:
+    """Every file under ``<out-dir>/explain/`` (temp files excluded), links not followed.
+
+    Links (to files or folders) and special files are listed too: :func:`collect` skips
+    them and says so; a linked folder is never entered.
+    """
+    top = results_dir / EXPLAIN_SUBDIR
+    if top.is_symlink():
+        return [top]
+    if not top.is_dir():
+        return []
+    found = []
+    for folder, dirs, files in os.walk(top):  # os.walk does not follow linked folders
+        linked = sorted(d for d in dirs if (Path(folder) / d).is_symlink())
+        dirs[:] = sorted(d for d in dirs if d not in linked)
+        found += [Path(folder) / d for d in linked]
+        found += [Path(folder) / f for f in sorted(files) if not f.startswith(".")]
+    return found
+
+
 def collect(
     config: Config,
     out_dir: Path,
@@ -215,6 +238,10 @@ def collect(
     for src in sources:
         if copy(src, f"bench/results/{src.name}"):
             copied.add(src.name)
+    for src in [] if linked else _explain_sources(results_dir):
+        rel = src.relative_to(results_dir).as_posix()
+        if copy(src, f"bench/results/{rel}"):
+            copied.add(rel)
     if not linked and not results_dir.is_dir():
         result.absent.append(
             Absent(
@@ -256,6 +283,15 @@ def collect(
             ):
                 old.unlink()
                 result.removed.append(f"bench/results/{old.name}")
+        old_explain = results_dest / EXPLAIN_SUBDIR
+        if old_explain.is_dir() and not old_explain.is_symlink():
+            for folder, _dirs, files in os.walk(old_explain):
+                for name in files:
+                    old = Path(folder) / name
+                    rel = old.relative_to(results_dest).as_posix()
+                    if rel not in copied and (old.is_file() or old.is_symlink()):
+                        old.unlink()
+                        result.removed.append(f"bench/results/{rel}")
 
     created = (now or datetime.now(timezone.utc)).strftime("%Y-%m-%dT%H:%M:%SZ")
     try:
