@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from benchgate.errors import BenchgateError
+from benchgate.run.measure import DEFAULT_CALLS, parse_measures
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -45,6 +46,12 @@ class Config:
     # check: baselines.json changed on the base branch within this many days = rapid edit.
     rapid_edit_days: int = 7
     min_runs: int = 5
+    # What benches measure: "time", "instructions", "cycles", "memory", a list, or "both".
+    measure: str | list[str] = "time"
+    # Per-bench override: bench name -> measurements (wins over `measure`).
+    measure_per_bench: dict[str, str | list[str]] = field(default_factory=dict)
+    # Calls of the smaller instruction-counting process (the other makes twice as many).
+    calls: int = DEFAULT_CALLS
     source: Path | None = None  # the pyproject.toml read, if any
 
     def path(self, rel: str | Path) -> Path:
@@ -99,6 +106,9 @@ _TYPES: dict[str, tuple[type, ...]] = {
     "disturbed_share": (int, float),
     "rapid_edit_days": (int,),
     "min_runs": (int,),
+    "measure": (str, list),
+    "measure_per_bench": (dict,),
+    "calls": (int,),
 }
 
 
@@ -146,4 +156,29 @@ def load_config(root: Path | None = None) -> Config:
         )
     if cfg.timeout <= 0:
         raise BenchgateError("must be positive", pyproject, "tool.benchgate.timeout")
+    if cfg.calls < 1:
+        raise BenchgateError("must be at least 1", pyproject, "tool.benchgate.calls")
+    try:
+        parse_measures(cfg.measure, "tool.benchgate.measure")
+        for name, value in cfg.measure_per_bench.items():
+            if not isinstance(value, (str, list)):
+                raise BenchgateError(
+                    "must be a string or a list", key=f"tool.benchgate.measure_per_bench.{name}"
+                )
+            parse_measures(value, f"tool.benchgate.measure_per_bench.{name}")
+    except BenchgateError as exc:
+        raise BenchgateError(exc.problem, pyproject, exc.key) from None
     return cfg
+
+
+def measure_settings(
+    config: Config, flag: str | None
+) -> tuple[tuple[str, ...], dict[str, tuple[str, ...]]]:
+    """(measurements, per-bench overrides): ``--measure`` replaces ``measure``;
+    ``measure_per_bench`` still wins for the benches it names."""
+    default = parse_measures(flag) if flag is not None else parse_measures(config.measure)
+    per_bench = {
+        str(k): parse_measures(v, f"tool.benchgate.measure_per_bench.{k}")
+        for k, v in config.measure_per_bench.items()
+    }
+    return default, per_bench

@@ -52,6 +52,7 @@ from benchgate.model import (
     Verdict,
 )
 from benchgate.run.discovery import Bench, discover, select
+from benchgate.run.measure import DEFAULT_CALLS, TIME_ONLY, check_available, determinism_problems
 from benchgate.run.results import result_files, write_bench_runs
 from benchgate.run.runner import Progress, RunOptions, execute
 
@@ -529,6 +530,9 @@ def run_ab(
     argv: list[str] | None = None,
     confirm_rounds: int = 0,
     confirm_time: float | None = None,
+    measure: tuple[str, ...] = TIME_ONLY,
+    measure_per_bench: dict[str, tuple[str, ...]] | None = None,
+    calls: int = DEFAULT_CALLS,
 ) -> ABResult:
     """Measure ``base_rev`` and the working tree interleaved; judge each metric by pairs.
 
@@ -544,6 +548,9 @@ def run_ab(
     confirming (:func:`benchgate.judge.confirm.worth_confirming`) get more interleaved rounds,
     one bench-pair at a time round-robin, until settled, ``confirm_rounds`` more rounds,
     or ``confirm_time`` seconds of confirming; every metric is judged on all its pairs.
+
+    ``measure``, ``measure_per_bench`` and ``calls`` say what each side's runs measure
+    (:mod:`benchgate.run.measure`): instruction counts are paired like times.
     """
     if repeat < 1:
         raise BenchgateError("must be at least 1", key="--repeat")
@@ -555,6 +562,7 @@ def run_ab(
     head_benches = select(discover(config), pattern)
     if not head_benches:
         raise BenchgateError("no benches found", config.bench_path)
+    check_available(measure, measure_per_bench or {}, [b.name for b in head_benches])
     baselines: dict[str, Baseline] | None = None
     if config.baselines_path.is_file():
         baselines = load_baselines(
@@ -588,6 +596,9 @@ def run_ab(
                 env=side_env(bench_env, tree),
                 argv=argv,
                 disturbed_share=config.disturbed_share,
+                measure=measure,
+                measure_per_bench=dict(measure_per_bench or {}),
+                calls=calls,
             )
             opts.out_dir.mkdir(parents=True, exist_ok=True)
             _clear_results(opts.out_dir)
@@ -643,6 +654,11 @@ def run_ab(
             )
 
     warnings.extend(more)
+    for s in (base, head):  # instruction counts must repeat exactly on each side
+        if s.runs:
+            warnings.extend(
+                f"{s.name}: {w}" for w in determinism_problems(reduce_runs(s.runs).metrics.values())
+            )
     disturbed = sum(1 for s in (base, head) for rs in s.runs.values() for r in rs if r.disturbed)
     if disturbed:
         warnings.append(f"{disturbed} runs were disturbed by other processes above the limit")

@@ -13,10 +13,12 @@ from benchgate.cli.measure import (
     _parse_env,
     ab_confirm_options,
     dump_json,
+    measure_option,
     out_dir_option,
     resolve_out_dir,
     run_options,
 )
+from benchgate.config import measure_settings
 
 
 @click.command()
@@ -35,6 +37,7 @@ from benchgate.cli.measure import (
     help="Rounds: each bench runs this many times on each side, interleaved.",
 )
 @run_options
+@measure_option
 @ab_confirm_options
 @format_option(help="Output form; markdown is ready to post as a PR comment.")
 @out_dir_option
@@ -49,6 +52,7 @@ def ab(
     env_pairs: tuple[str, ...],
     fmt: str,
     out_dir: str | None,
+    measure: str | None = None,
     confirm: bool = False,
     confirm_runs: int = 10,
     confirm_time: float | None = None,
@@ -69,6 +73,9 @@ def ab(
     unsure WARN or FAIL, or a PASS whose interval reaches into FAIL) gets more
     interleaved rounds, up to --confirm-runs more, and is judged on all its pairs.
 
+    With --measure instructions both sides are counted under valgrind (per-call
+    instruction counts, paired like times; docs/measurements.md).
+
     Runs are saved in OUT_DIR/ab/base/ and OUT_DIR/ab/head/, the result in
     OUT_DIR/ab/ab.json. Exit 1 when a paired verdict is FAIL or ERROR, 0 otherwise,
     2 for bad input (not a git repository, unknown revision).
@@ -83,6 +90,7 @@ def ab(
     from benchgate.run.runner import sigterm_as_interrupt
 
     config = get_config(ctx)
+    measures, per_bench = measure_settings(config, measure)
     cpu_list = parse_cpus(cpus if cpus is not None else config.cpus)
     display = _Display(live=sys.stderr.isatty())
     argv = ["benchgate", *sys.argv[1:]] if Path(sys.argv[0]).name != "runner.py" else sys.argv
@@ -101,6 +109,9 @@ def ab(
                 argv=argv,
                 confirm_rounds=confirm_runs if confirm else 0,
                 confirm_time=confirm_time,
+                measure=measures,
+                measure_per_bench=per_bench,
+                calls=config.calls,
             )
     finally:
         display.close()

@@ -26,6 +26,7 @@ from typing import Any
 from benchgate.config import Config
 from benchgate.model import RunRecord, RunStatus
 from benchgate.run.discovery import Bench
+from benchgate.run.measure import DEFAULT_CALLS, TIME_ONLY, execute_measures, measures_for
 from benchgate.run.protocol import SKIP_EXIT_CODE, parse_output
 from benchgate.run.results import (
     REDUCED_FILE,
@@ -50,6 +51,10 @@ class RunOptions:
     env: dict[str, str] = field(default_factory=dict)
     argv: list[str] = field(default_factory=list)  # the benchgate command line, for the record
     disturbed_share: float = 0.25
+    # What to measure (benchgate.run.measure): time, instructions, cycles, memory.
+    measure: tuple[str, ...] = TIME_ONLY
+    measure_per_bench: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    calls: int = DEFAULT_CALLS  # calls of the smaller counting process
 
 
 @dataclass
@@ -178,6 +183,8 @@ def execute(
     env_record: dict[str, Any],
 ) -> RunRecord:
     """Run ``bench`` once in a fresh subprocess and return what it reported."""
+    if measures_for(options, bench.name) != TIME_ONLY:  # counts, memory: run/measure.py
+        return execute_measures(bench, root, options, invocation, env_record, execute)
     from benchgate.run.disturbance import DisturbanceMonitor
 
     started = _now()
