@@ -897,7 +897,9 @@ class Suite:
         try:
             args, kwargs = m.call_arguments(case.params, state, m.setup is not None)
             m.per_call(args, kwargs, case.name)  # as in the timing pass; cancels out
-            timer = _Timer(m.fn, args, kwargs, time.perf_counter_ns, m.disable_gc)
+            # A constant clock: reading the real one costs a number of instructions that
+            # depends on the time read, which would make the count vary run to run.
+            timer = _Timer(m.fn, args, kwargs, _zero_clock, m.disable_gc)
             timer.raw(calls)
         finally:
             if m.teardown is not None:
@@ -1006,6 +1008,10 @@ class Suite:
     skip = staticmethod(_skip)
     import_or_skip = staticmethod(_import_or_skip)
     measure = staticmethod(measure)
+
+
+def _zero_clock() -> int:
+    return 0
 
 
 def _peak_rss() -> int | None:
