@@ -29,6 +29,7 @@ from benchgate.fsutil import atomic_write_text
 from benchgate.judge.compare import compare, delta_pct, judge, refresh_decision, units_match
 from benchgate.judge.reduce import reduce_runs
 from benchgate.judge.stats import noise
+from benchgate.run.measure import determinism_problems
 from benchgate.model import (
     Baseline,
     Comparison,
@@ -669,6 +670,7 @@ def plan_refresh(
             )
         )
 
+    warnings.extend(determinism_problems(m for _, m, _ in chosen))  # counts repeat exactly
     chosen_keys = {k for k, _, _ in chosen}
     for name, given in (("--allow-noisy", allow_noisy), ("--accept-regression", accept)):
         stray = sorted(given - chosen_keys)

@@ -69,7 +69,7 @@ same generated loop; the runner counts that process under valgrind at two call c
 divides the difference by the extra calls, so start-up, imports and setup cancel out.
 ``memory`` runs every case under ``tracemalloc``: the peak traced memory of one call above
 what was live before it (``<name>_peak_bytes``) and the traced memory each call leaves
-behind, over ``BENCHGATE_CALLS`` calls (``<name>_retained_bytes``).
+behind (``<name>_retained_bytes``, from blocks of ``BENCHGATE_CALLS`` and twice as many).
 
 Settings, strongest first: ``bench.main()``'s command-line flags (``--min-time``,
 ``--samples``, ``--warmup``), the environment variables ``BENCHGATE_MIN_TIME`` (seconds per
@@ -910,9 +910,9 @@ class Suite:
 
         ``tracemalloc`` runs only around the calls (setup is not traced). One call first,
         untraced for the numbers, so lazy initialisation is not charged; then the peak of
-        one call above what was live before it; then ``calls`` more calls and the growth of
-        live traced memory divided by ``calls``: what each call leaves allocated (caches,
-        leaks, kept results). tracemalloc sees live blocks, not a running total of
+        one call above what was live before it; then blocks of ``calls`` and ``2 * calls``
+        calls, and the difference of the growth of live traced memory over them divided by
+        ``calls``: what each call leaves allocated (caches, leaks, kept results). tracemalloc sees live blocks, not a running total of
         allocations, so memory allocated and freed within a call shows only in the peak.
         """
         import tracemalloc  # only in memory mode: it must not load in a timing run
@@ -936,10 +936,17 @@ class Suite:
                 tracemalloc.reset_peak()
                 fn(*args, **kwargs)
                 peak = tracemalloc.get_traced_memory()[1] - before
-                start = tracemalloc.get_traced_memory()[0]
+                # Blocks of `calls` and `2 * calls` calls: the difference of their growth is
+                # `calls` calls' worth, the bookkeeping of a block (loop, the readings
+                # themselves) cancelling out as in the instruction counts.
+                m0 = tracemalloc.get_traced_memory()[0]
                 for _ in range(calls):
                     fn(*args, **kwargs)
-                retained = (tracemalloc.get_traced_memory()[0] - start) / calls
+                m1 = tracemalloc.get_traced_memory()[0]
+                for _ in range(2 * calls):
+                    fn(*args, **kwargs)
+                m2 = tracemalloc.get_traced_memory()[0]
+                retained = ((m2 - m1) - (m1 - m0)) / calls
             finally:
                 tracemalloc.stop()
                 if gc_was_on:
