@@ -350,3 +350,24 @@ def test_reduce_cli_prints_determinism_warning(cli: Callable[..., Result], proje
     res = cli("reduce")
     assert res.exit_code == 0
     assert "warning: Determinism problem: b.op_instructions varied by 20%" in res.output
+
+
+def test_keys_of_a_measurement_not_made_are_skipped_not_missing(project: Path) -> None:
+    out = _write_counts(project, [28_000.0] * 3)
+    write_baselines(
+        project,
+        {
+            "b.op_instructions": {"value": 28_000.0, "unit": "instructions"},
+            "b.gone_instructions": {"value": 5.0, "unit": "instructions"},
+            "b.op_s": {"value": 0.001, "unit": "s"},
+            "b.peak_rss": {"value": 1e7, "unit": "bytes"},
+        },
+    )
+    by_key = {v.key: v for v in gate(load_config(project), out).comparison.verdicts}
+    assert by_key["b.op_instructions"].status is Status.PASS
+    # An instruction key the counted runs did not report is really missing ...
+    assert by_key["b.gone_instructions"].status is Status.MISSING
+    # ... a time or memory key is just not measured in an instructions-only run.
+    assert by_key["b.op_s"].status is Status.SKIPPED
+    assert "made no time measurement" in (by_key["b.op_s"].reason or "")
+    assert by_key["b.peak_rss"].status is Status.SKIPPED

@@ -21,6 +21,7 @@ from benchgate.model import (
     Status,
     Verdict,
 )
+from benchgate.run.measure import mark_unmeasured
 
 
 def _below(x: float, limit: float) -> bool:
@@ -147,6 +148,7 @@ def compare(reduced: ReducedSet, baselines: dict[str, Baseline]) -> Comparison:
                     spread=m.spread,
                 )
             )
+    mark_unmeasured(verdicts, reduced)  # e.g. instruction keys in a time-only run
     # A bench that skipped or failed with no baseline key still gets a row: never silent.
     covered = {k.split(".", 1)[0] for k in baselines} | {m.bench for m in reduced.metrics.values()}
     for name, bench in reduced.benches.items():

@@ -44,7 +44,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from benchgate.errors import BenchgateError
-from benchgate.model import Measurement, ReducedMetric, RunRecord, RunStatus
+from benchgate.model import (
+    Measurement,
+    ReducedMetric,
+    ReducedSet,
+    RunRecord,
+    RunStatus,
+    Status,
+    Verdict,
+)
 
 if TYPE_CHECKING:  # the runner imports this module; these are only for type hints
     from benchgate.run.discovery import Bench
@@ -526,6 +534,41 @@ def merge_parts(parts: list[_Part], kinds: tuple[str, ...], options: RunOptions)
     if detail:
         record.extra["measure"] = detail
     return record
+
+
+# --- keys of a measurement these runs did not make ------------------------------------------
+
+
+def measurement_of(unit: str | None) -> str:
+    """Which measurement a metric of ``unit`` comes from (anything not counted is time)."""
+    u = (unit or "").strip().lower()
+    if u == INSTRUCTIONS_UNIT:
+        return INSTRUCTIONS
+    if u == CYCLES_UNIT:
+        return CYCLES
+    if u == BYTES_UNIT:
+        return MEMORY
+    return TIME
+
+
+def mark_unmeasured(verdicts: list[Verdict], reduced: ReducedSet) -> None:
+    """MISSING -> SKIPPED for keys of a measurement the bench's runs did not make.
+
+    A project whose baselines.json holds time and instruction keys gates them in separate
+    jobs (the instruction job runs ``--measure instructions``): in each, the other
+    measurement's keys are not missing, just not measured. Known from the runs themselves:
+    a bench that reported no metric at all of a key's measurement did not make it.
+    """
+    made: dict[str, set[str]] = {}
+    for m in reduced.metrics.values():
+        made.setdefault(m.bench, set()).add(measurement_of(m.unit))
+    for v in verdicts:
+        if v.status is not Status.MISSING or v.bench not in made:
+            continue
+        kind = measurement_of(v.unit)
+        if kind not in made[v.bench]:
+            v.status = Status.SKIPPED
+            v.reason = f"not measured: these runs of {v.bench} made no {kind} measurement"
 
 
 # --- determinism --------------------------------------------------------------------------
