@@ -371,3 +371,19 @@ def test_keys_of_a_measurement_not_made_are_skipped_not_missing(project: Path) -
     assert by_key["b.op_s"].status is Status.SKIPPED
     assert "made no time measurement" in (by_key["b.op_s"].reason or "")
     assert by_key["b.peak_rss"].status is Status.SKIPPED
+
+
+def test_ci_templates_have_an_instruction_job_installing_valgrind() -> None:
+    import yaml
+
+    from benchgate.render.ci import ci_template
+
+    gh = yaml.safe_load(ci_template("github")[1])["jobs"]["instructions"]
+    runs = "\n".join(s.get("run", "") for s in gh["steps"])
+    assert "apt-get install -y -q valgrind" in runs
+    assert "benchgate ab --base" in runs and "--measure instructions" in runs
+    assert "benchgate run --measure instructions" in runs and "benchgate compare" in runs
+    gl = yaml.safe_load(ci_template("gitlab")[1])["bench-instructions"]
+    assert any("apt-get install -y -q valgrind" in line for line in gl["before_script"])
+    script = "\n".join(gl["script"])
+    assert "--measure instructions" in script and "benchgate compare" in script
