@@ -29,7 +29,6 @@ from benchgate.fsutil import atomic_write_text
 from benchgate.judge.compare import compare, delta_pct, judge, refresh_decision, units_match
 from benchgate.judge.reduce import reduce_runs
 from benchgate.judge.stats import noise
-from benchgate.run.measure import determinism_problems
 from benchgate.model import (
     Baseline,
     Comparison,
@@ -38,6 +37,7 @@ from benchgate.model import (
     RunStatus,
     Status,
 )
+from benchgate.run.measure import determinism_problems
 
 # The four legitimate reasons of section 1 of the method: no reason, no refresh.
 REASONS = ("algorithmic", "feature", "deps", "hardware")

@@ -912,8 +912,9 @@ class Suite:
         untraced for the numbers, so lazy initialisation is not charged; then the peak of
         one call above what was live before it; then blocks of ``calls`` and ``2 * calls``
         calls, and the difference of the growth of live traced memory over them divided by
-        ``calls``: what each call leaves allocated (caches, leaks, kept results). tracemalloc sees live blocks, not a running total of
-        allocations, so memory allocated and freed within a call shows only in the peak.
+        ``calls``: what each call leaves allocated (caches, leaks, kept results).
+        tracemalloc sees live blocks, not a running total of allocations, so memory
+        allocated and freed within a call shows only in the peak.
         """
         import tracemalloc  # only in memory mode: it must not load in a timing run
 
