@@ -387,3 +387,21 @@ def test_ci_templates_have_an_instruction_job_installing_valgrind() -> None:
     assert any("apt-get install -y -q valgrind" in line for line in gl["before_script"])
     script = "\n".join(gl["script"])
     assert "--measure instructions" in script and "benchgate compare" in script
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "summary: 12\n",  # no events line
+        "events: Ir D1mr\nsummary: 12\n",  # fewer numbers than events
+        "events: Ir\nsummary: twelve\n",
+        "events: Ir\nsummary: 1 2\n",
+        "\x00\xff garbage",
+    ],
+)
+def test_cachegrind_parser_rejects_malformed_files(tmp_path: Path, text: str) -> None:
+    path = tmp_path / "cg.1"
+    path.write_text(text, encoding="utf-8", errors="replace")
+    with pytest.raises(ValueError):
+        read_cachegrind([path])

@@ -213,7 +213,10 @@ def read_cachegrind(paths: Iterable[Path]) -> dict[str, int]:
             if line.startswith("events:"):
                 events = line.split()[1:]
             elif line.startswith("summary:"):
-                summary = [int(x) for x in line.split()[1:]]
+                try:
+                    summary = [int(x) for x in line.split()[1:]]
+                except ValueError:
+                    raise ValueError(f"{path.name}: a summary that is not numbers") from None
         if not events or len(summary) != len(events):
             raise ValueError(f"{path.name}: no event summary (valgrind stopped early?)")
         for e, v in zip(events, summary, strict=True):
