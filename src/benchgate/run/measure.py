@@ -31,7 +31,6 @@ Every count and byte metric is lower-is-better.
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import shutil
@@ -53,6 +52,7 @@ from benchgate.model import (
     Status,
     Verdict,
 )
+from benchgate.run.protocol import last_json_object
 
 if TYPE_CHECKING:  # the runner imports this module; these are only for type hints
     from benchgate.run.discovery import Bench
@@ -297,8 +297,6 @@ def list_cases(
         )
     except (OSError, subprocess.TimeoutExpired):
         return None
-    from benchgate.run.protocol import last_json_object
-
     obj = last_json_object(r.stdout)
     harness = obj.get("harness") if isinstance(obj, dict) else None
     if not isinstance(harness, dict) or harness.get("mode") != "list":
@@ -610,8 +608,3 @@ def describe_scope(record: RunRecord) -> str | None:
         return None
     scopes = {v.get("scope") for v in detail.values() if isinstance(v, dict)}
     return "whole process" if "process" in scopes else None
-
-
-def json_detail(record: RunRecord) -> str:
-    """The measurement detail of a run as compact JSON (for logs)."""
-    return json.dumps(record.extra.get("measure", {}), sort_keys=True)
