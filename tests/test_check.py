@@ -484,3 +484,22 @@ def test_unrelated_histories_exit_2(repo: Repo) -> None:
     r = repo.cli("check", "--base", "main")
     assert r.exit_code == 2
     assert "no common ancestor" in r.output
+
+
+def test_the_refresh_record_explains_a_change_and_notes_stay(repo: Repo) -> None:
+    """A refresh writes its record in `refreshed` and leaves a person's notes: the notes
+    rule, the reason shown and the accepted-regression marker all read the record."""
+    data = json.loads(json.dumps(BASE))
+    data["b.ops"]["value"] = 1600.0  # -20%: past the threshold, accepted in the record
+    data["b.ops"]["refreshed"] = (
+        "Median of 5 runs; 2026-02-01; accepted regression: -20.0% from 2000 "
+        "(--accept-regression); reason: deps — msgspec 0.19"
+    )
+    repo.baselines(data)
+    repo.touch_report()
+    repo.commit("bench: refresh baselines (reason: deps)")
+    report = repo.check()
+    assert report.ok, [(i.rule, i.details) for i in report.violations]
+    assert report.deltas[0].reason == "deps — msgspec 0.19"
+    assert report.deltas[0].new is not None
+    assert report.deltas[0].new["notes"] == BASE["b.ops"]["notes"]

@@ -5,13 +5,17 @@ from __future__ import annotations
 import os
 import re
 import xml.etree.ElementTree as ET
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
+from benchgate.cli import main
 from benchgate.errors import BenchgateError
 from benchgate.model import GATING, Comparison, Interval, Spread, Status, Verdict
 from benchgate.render import ci
+from conftest import const_bench, write_baselines
 
 
 def _spread(n: int, v: float) -> Spread:
@@ -484,3 +488,34 @@ def test_new_metric_whose_baseline_the_change_adds_does_not_fail() -> None:
     md = ci.format_markdown(c)
     row = next(r for r in md.splitlines() if "`added.ops`" in r)
     assert "PR proposes 5,100 ops/sec" in row
+
+
+def test_compare_under_github_actions_appends_the_table_to_the_step_summary(
+    project: Path, write_bench: Callable[[str, str], Path], tmp_path: Path
+) -> None:
+    """What docs/ci.md promises: under GITHUB_ACTIONS=true `compare` annotates and appends
+    the verdict table to $GITHUB_STEP_SUMMARY (appends: earlier output stays)."""
+    write_bench("a", const_bench({"ops": (500.0, "ops/sec")}))
+    write_baselines(project, {"a.ops": {"value": 1000.0, "unit": "ops/sec"}})
+    runner = CliRunner()
+    assert runner.invoke(main, ["-C", str(project), "run", "--repeat", "1"]).exit_code == 0
+    summary = tmp_path / "summary.md"
+    summary.write_text("earlier step output\n")
+    env = {"GITHUB_ACTIONS": "true", "GITHUB_STEP_SUMMARY": str(summary)}
+    r = runner.invoke(main, ["-C", str(project), "compare"], env=env)
+    assert r.exit_code == 1, r.output
+    assert "::error title=benchgate FAIL a.ops::" in r.stdout
+    text = summary.read_text()
+    assert text.startswith("earlier step output\n### ")
+    assert "gate failed" in text and "FAIL" in text
+    assert "a.ops" in text
+    # Twice appends twice; --no-step-summary (or --no-github) leaves the file alone.
+    runner.invoke(main, ["-C", str(project), "compare"], env=env)
+    assert summary.read_text().count("a.ops") == 2 * text.count("a.ops")
+    before = summary.read_text()
+    runner.invoke(main, ["-C", str(project), "compare", "--no-step-summary"], env=env)
+    runner.invoke(main, ["-C", str(project), "compare", "--no-github"], env=env)
+    assert summary.read_text() == before
+    # Outside GitHub Actions nothing is written, even with the variable set.
+    runner.invoke(main, ["-C", str(project), "compare"], env={**env, "GITHUB_ACTIONS": ""})
+    assert summary.read_text() == before

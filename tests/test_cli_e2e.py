@@ -14,6 +14,7 @@ from pathlib import Path
 
 from click.testing import Result
 
+from benchgate.fsutil import TEMP_MARK
 from conftest import const_bench, write_baselines
 
 SKIP_BENCH = "import sys\nprint('no accelerator here', file=sys.stderr)\nsys.exit(77)\n"
@@ -185,7 +186,7 @@ def test_append_accumulates_and_plain_run_replaces(
     assert len(json.loads((out / "a.json").read_text())["runs"]) == 1
     assert not (out / "b.json").exists()  # replaced: earlier runs gone
     assert not (out / "reduced.json").exists()  # stale reduction removed
-    assert not [p for p in out.iterdir() if p.name.startswith(".")]  # no temp files
+    assert not [p for p in out.iterdir() if TEMP_MARK in p.name]  # no temp files
 
 
 def test_round_robin_order(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from datetime import datetime, timezone
 from pathlib import Path
@@ -11,7 +12,7 @@ from click.testing import Result
 
 from benchgate.config import Config
 from benchgate.errors import BenchgateError
-from benchgate.project.collect import collect
+from benchgate.project.collect import collect, read_regular
 
 NOW = datetime(2025, 1, 2, 3, 4, 5, tzinfo=timezone.utc)
 
@@ -168,3 +169,91 @@ def test_cli_collect_bad_input_exits_2(project: Path, cli: Callable[..., Result]
     r = cli("collect", "--out-dir", str(project / "o"), "--results", str(out))
     assert r.exit_code == 2
     assert "results folder itself" in r.output
+
+
+def test_symlinks_and_special_files_are_skipped_and_listed(
+    project: Path, tmp_path: Path, cli: Callable[..., Result]
+) -> None:
+    """A link planted in the out-dir (to /proc/self/environ, or anywhere outside it) would
+    publish the job's secrets as an artifact: only regular files are copied, none followed."""
+    out = fill(project)
+    secret = tmp_path / "secret.txt"
+    secret.write_text("TOKEN=hunter2\n")
+    (out / "environ.json").symlink_to("/proc/self/environ")
+    (out / "outside.md").symlink_to(secret)
+    (out / "inside.json").symlink_to(out / "a.json")  # a link even to a sibling: not followed
+    os.mkfifo(out / "pipe.json")  # would block a plain read forever
+    (project / "tests/bench/report.md").unlink()
+    (project / "tests/bench/report.md").symlink_to(secret)
+
+    dest = project / "outputs"
+    r = collect(Config(root=project), dest, now=NOW)
+    skipped = sorted(s.dest for s in r.skipped)
+    assert skipped == [
+        "bench/report.md",
+        "bench/results/environ.json",
+        "bench/results/inside.json",
+        "bench/results/outside.md",
+        "bench/results/pipe.json",
+    ]
+    assert all("symbolic link" in s.why for s in r.skipped if "pipe" not in s.dest)
+    assert "not a regular file" in next(s.why for s in r.skipped if "pipe" in s.dest)
+    copied = {c.dest for c in r.collected}
+    assert "bench/results/a.json" in copied and not copied & set(skipped)
+    for p in dest.rglob("*"):
+        assert not p.is_symlink()
+        if p.is_file():
+            assert "hunter2" not in p.read_text(errors="replace")
+            assert "PATH=" not in p.read_text(errors="replace")
+    index = (dest / "index.txt").read_text()
+    assert "skipped (only regular files are copied, no link followed): 5" in index
+    assert "bench/results/environ.json: tests/reports/bench/environ.json: a symbolic link" in index
+
+    res = cli("collect", "--out-dir", str(tmp_path / "arts"))
+    assert res.exit_code == 0, res.output
+    assert "skipped: bench/results/environ.json" in res.output
+    assert not (tmp_path / "arts/bench/results/environ.json").exists()
+
+
+def test_read_regular_refuses_links_and_fifos(tmp_path: Path) -> None:
+    f = tmp_path / "f"
+    f.write_bytes(b"ok")
+    assert read_regular(f) == b"ok"
+    (tmp_path / "l").symlink_to(f)
+    os.mkfifo(tmp_path / "p")
+    for name in ("l", "p"):
+        with pytest.raises(Exception) as err:
+            read_regular(tmp_path / name)
+        assert not isinstance(err.value, OSError)
+    with pytest.raises(OSError):
+        read_regular(tmp_path / "missing")
+
+
+def test_a_results_folder_that_is_a_link_is_not_followed(project: Path, tmp_path: Path) -> None:
+    """tests/reports/bench -> a folder of credentials (*.json) would publish them."""
+    creds = tmp_path / "creds"
+    creds.mkdir()
+    (creds / "application_default_credentials.json").write_text('{"secret": "s3cr3t"}')
+    (project / "tests/reports").mkdir(parents=True)
+    (project / "tests/reports/bench").symlink_to(creds)
+    dest = project / "outputs"
+    r = collect(Config(root=project), dest, now=NOW)
+    assert [s.dest for s in r.skipped] == ["bench/results/"]
+    assert "a symbolic link (not followed)" in r.skipped[0].why
+    assert not any(c.dest.startswith("bench/results/") for c in r.collected)
+    assert "s3cr3t" not in "".join(p.read_text() for p in dest.rglob("*") if p.is_file())
+
+
+def test_collect_does_not_write_through_a_planted_link(
+    project: Path, tmp_path: Path, cli: Callable[..., Result]
+) -> None:
+    fill(project)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (project / "outputs").mkdir()
+    (project / "outputs/bench").symlink_to(elsewhere)
+    with pytest.raises(BenchgateError, match="symbolic link"):
+        collect(Config(root=project), project / "outputs", now=NOW)
+    r = cli("collect", "--out-dir", str(project / "outputs"))
+    assert r.exit_code == 2 and len(r.stderr.splitlines()) == 1
+    assert list(elsewhere.iterdir()) == []

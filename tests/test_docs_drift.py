@@ -36,6 +36,7 @@ def command_lines(text: str) -> list[str]:
             for part in re.split(r"&&|;|\|\|", raw.split(" #")[0]):
                 part = part.strip().removeprefix("$ ").strip()
                 part = re.sub(r"^(taskset -c \S+ )", "", part)
+                part = re.split(r"\s\d?>>?\s", part)[0]  # `> file`: a redirect, not an argument
                 if part.startswith(("benchgate ", "python tests/bench/runner.py")):
                     lines.append(part)
     return lines

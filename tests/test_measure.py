@@ -81,7 +81,7 @@ def test_config_measure_and_per_bench_override(project: Path) -> None:
             '[tool.benchgate.measure_per_bench]\nx = "nope"',
             "tool.benchgate.measure_per_bench.x: unknown measurement",
         ),
-        ("calls = 0", "tool.benchgate.calls: must be at least 1"),
+        ("calls = 0", "tool.benchgate.calls: must be between 1 and"),
     ],
 )
 def test_config_measure_errors_name_file_and_key(project: Path, text: str, message: str) -> None:

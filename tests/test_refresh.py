@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
+from benchgate.baselines.file import parse_baselines_text
 from benchgate.baselines.refresh import (
     ACCEPTED_REGRESSION_MARK,
     BaselinesEditor,
@@ -341,7 +342,7 @@ def test_allow_noisy_is_recorded_in_notes(config: Config) -> None:
     runs = {"a": make_runs("a", {"ops": NOISY})}
     plan = plan_for(config, runs, allow_noisy=["a.ops"])
     assert plan.ok, plan.refusals
-    notes = json.loads(plan.new_text)["a.ops"]["notes"]
+    notes = json.loads(plan.new_text)["a.ops"]["refreshed"]
     assert "noisy: IQR/median 10.8%" in notes and "--allow-noisy" in notes
     assert any("noisy" in c for c in plan.caveats)
 
@@ -369,7 +370,7 @@ def test_accept_regression_is_recorded_in_notes(config: Config) -> None:
     runs = {"a": make_runs("a", {"ops": REGRESSED})}
     plan = plan_for(config, runs, accept_regression=["a.ops"])
     assert plan.ok, plan.refusals
-    notes = json.loads(plan.new_text)["a.ops"]["notes"]
+    notes = json.loads(plan.new_text)["a.ops"]["refreshed"]
     assert f"{ACCEPTED_REGRESSION_MARK}: -19.8% from 1000" in notes
 
 
@@ -395,7 +396,7 @@ def test_all_refusals_listed_at_once_and_nothing_changes(config: Config) -> None
 # --- what a refresh writes -----------------------------------------------------------------
 
 
-def test_clean_refresh_updates_value_and_notes_only(config: Config) -> None:
+def test_clean_refresh_updates_value_and_record_only(config: Config) -> None:
     plan = plan_for(config, steady_runs())
     assert plan.ok and plan.changed
     data = json.loads(plan.new_text)
@@ -407,10 +408,11 @@ def test_clean_refresh_updates_value_and_notes_only(config: Config) -> None:
     assert list(data) == ["a.ops", "b.ops"]
     diff = unified_diff(BASELINES, plan.new_text, "baselines.json")
     changed = [ln for ln in diff.splitlines() if ln[:1] in "+-" and ln[:3] not in ("+++", "---")]
-    # Two values, one old notes replaced, one notes added after b's value: nothing else.
-    assert len([ln for ln in changed if ln.startswith("-")]) == 3
+    # Two values, a record added after each: nothing else. A person's notes stay as written.
+    assert len([ln for ln in changed if ln.startswith("-")]) == 2
     assert len([ln for ln in changed if ln.startswith("+")]) == 4
-    assert all('"value"' in ln or '"notes"' in ln for ln in changed)
+    assert all('"value"' in ln or '"refreshed"' in ln for ln in changed)
+    assert data["a.ops"]["notes"] == "Median of 5 runs on the old box"
     assert '    "custom": {"owner": "team-x", "tags": [1, 2]}\n  }\n}\n' in plan.new_text
 
 
@@ -428,7 +430,7 @@ def test_sample_baseline_values_are_rewritten_with_the_new_runs(config: Config) 
 
 def test_notes_say_how_where_when_why(config: Config) -> None:
     plan = plan_for(config, steady_runs())
-    notes = json.loads(plan.new_text)["a.ops"]["notes"]
+    notes = json.loads(plan.new_text)["a.ops"]["refreshed"]
     assert notes == (
         "Median of 5 runs on AMD EPYC 7B13 (cpus 2-3); Python 3.12.3; 2026-11-26; "
         f"reason: deps — {WHY}"
@@ -438,7 +440,7 @@ def test_notes_say_how_where_when_why(config: Config) -> None:
 def test_notes_name_changed_dependencies(config: Config) -> None:
     previous = make_env(distributions={"msgspec": "0.18.5", "numpy": "1.26.4"})
     plan = plan_refresh(config, steady_runs(), BASELINES, opts(), previous_env=previous)
-    notes = json.loads(plan.new_text)["a.ops"]["notes"]
+    notes = json.loads(plan.new_text)["a.ops"]["refreshed"]
     assert "; msgspec 0.18.6;" in notes and "numpy" not in notes
     assert any("environment differs from the previous refresh" in c for c in plan.caveats)
 
@@ -446,7 +448,7 @@ def test_notes_name_changed_dependencies(config: Config) -> None:
 def test_trimmed_mean_method(config: Config) -> None:
     plan = plan_for(config, steady_runs(), method="trimmed-mean")
     assert plan.ok
-    assert json.loads(plan.new_text)["a.ops"]["notes"].startswith("Trimmed mean of 5 runs")
+    assert json.loads(plan.new_text)["a.ops"]["refreshed"].startswith("Trimmed mean of 5 runs")
 
 
 def test_only_limits_the_keys(config: Config) -> None:
@@ -466,11 +468,12 @@ def test_new_metrics_need_only(config: Config) -> None:
     assert entry["value"] == 2.0 and entry["unit"] == "ms"
     assert entry["degradation_pct_max"] == 0.15 and entry["variance_pct_warn"] == 0.05
     assert entry["higher_is_better"] is False
-    notes = json.dumps(entry["notes"], ensure_ascii=False)
+    notes = json.dumps(entry["refreshed"], ensure_ascii=False)
+    assert "notes" not in entry  # a person adds notes; a refresh never writes them
     assert plan.new_text.endswith(
         '  },\n  "c.lat": {\n    "value": 2,\n    "unit": "ms",\n'
         '    "degradation_pct_max": 0.15,\n    "variance_pct_warn": 0.05,\n'
-        f'    "higher_is_better": false,\n    "notes": {notes}\n  }}\n}}\n'
+        f'    "higher_is_better": false,\n    "refreshed": {notes}\n  }}\n}}\n'
     )
 
 
@@ -482,9 +485,19 @@ def test_fresh_project_empty_baselines(config: Config) -> None:
     assert list(data) == ["a.ops", "a.lat"]
     assert data["a.ops"]["value"] == 1005
     assert plan.new_text.startswith('{\n  "a.ops": {\n    "value": 1005,\n')
-    # Without --only there is nothing to refresh in an empty file.
+    # Without --only, the first refresh of an empty file takes every measured key, with
+    # the same checks as any refresh.
     plan = plan_for(config, runs, "{}\n")
-    assert any("nothing to refresh" in r for r in plan.refusals)
+    assert plan.ok, plan.refusals
+    assert sorted(json.loads(plan.new_text)) == ["a.lat", "a.ops"]
+    assert any("baselines.json is empty: adding every measured key (2)" in w for w in plan.warnings)
+    few = {"a": make_runs("a", {"ops": STEADY[:3]})}
+    plan = plan_for(config, few, "{}\n")
+    assert any("only 3 runs, at least 5 needed" in r for r in plan.refusals)
+    noisy = {"a": make_runs("a", {"ops": NOISY})}
+    assert any("noisy" in r for r in plan_for(config, noisy, "{}\n").refusals)
+    plan = plan_for(config, {}, "{}\n")
+    assert any("baselines.json is empty and the out-dir holds no" in r for r in plan.refusals)
 
 
 def test_custom_config_thresholds_for_new_keys(tmp_path: Path) -> None:
@@ -623,3 +636,29 @@ def test_drop_disturbed_leaves_runs_out(config: Config) -> None:
     assert plan.changes[0].metric.spread.n == 5 and plan.changes[0].new == 1005
     plan = plan_for(config, {"a": rs})
     assert any("1 of the 6 runs used were disturbed" in c for c in plan.caveats)
+
+
+def test_a_persons_notes_survive_every_refresh(config: Config) -> None:
+    """Notes are a person's words (why a threshold is wide, what to watch): a refresh keeps
+    them byte for byte and writes its own record beside them, in `refreshed`."""
+    human = "Wide threshold: GC pauses on the CI box. Watch after the allocator change — ñ."
+    text = BASELINES.replace("Median of 5 runs on the old box", human)
+    first = plan_for(config, steady_runs(), text)
+    assert first.ok
+    a = json.loads(first.new_text)["a.ops"]
+    assert a["notes"] == human and a["refreshed"].startswith("Median of 5 runs")
+    assert f'"notes": "{human}"' in first.new_text  # the same bytes, non-ASCII unescaped
+    # A second refresh replaces its own record, never the notes.
+    runs = {"a": make_runs("a", {"ops": [1100.0, 1105.0, 1102.0, 1101.0, 1103.0]})}
+    second = plan_refresh(config, runs, first.new_text, opts(why="second"))
+    assert second.ok, second.refusals
+    a2 = json.loads(second.new_text)["a.ops"]
+    assert a2["notes"] == human and a2["refreshed"].endswith("reason: deps — second")
+    assert a2["value"] == 1102
+    # The file with both fields is what the parser reads back (docs/formats.md).
+    assert parse_baselines_text(second.new_text, "b.json")["a.ops"].notes == human
+
+
+def test_refreshed_must_be_a_string(config: Config) -> None:
+    with pytest.raises(BenchgateError, match="'refreshed' must be a string"):
+        parse_baselines_text('{"a.ops": {"value": 1, "unit": "s", "refreshed": 5}}', "b.json")

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 from click.testing import Result
 
+from benchgate.fsutil import TEMP_MARK
 from benchgate.run.runner import sigterm_as_interrupt
 from conftest import const_bench
 
@@ -103,7 +104,7 @@ def test_signal_during_a_bench_kills_its_group(
     runs = json.loads((out / "a.json").read_text())["runs"]
     assert len(runs) == 2 and all(r["status"] == "ok" for r in runs)
     assert not (out / "b.json").exists()
-    assert sorted(p.name for p in out.iterdir() if p.name.startswith(".")) == []
+    assert sorted(p.name for p in out.iterdir() if TEMP_MARK in p.name) == []
 
 
 def test_sigterm_as_interrupt_raises_and_restores() -> None:

@@ -182,12 +182,17 @@ def test_github_pr_check() -> None:
         'benchgate ab --base "$BASE_SHA" --repeat "$BENCH_PR_AB_REPEAT" --confirm -k "$BENCH_PR_FILTER"'
         in runs
     )
-    assert re.search(
-        r'benchgate compare --baselines-rev "\$BASELINES_REV" .*--format markdown .*'
-        r'>> "\$GITHUB_STEP_SUMMARY"',
-        runs,
+    # `compare --github` appends the verdict table to the step summary itself: the
+    # workflow must not append it a second time.
+    assert (
+        'benchgate compare --baselines-rev "$BASELINES_REV" --allow "$BENCH_PR_ALLOW" --github'
+        in runs
     )
+    assert not re.search(r'benchgate compare [^\n]*>> "\$GITHUB_STEP_SUMMARY"', runs)
     assert 'echo "BASELINES_REV=$BASE_SHA" >> "$GITHUB_ENV"' in runs
+    # A base without baselines.json (the PR adds it) is said explicitly, never read as {}.
+    assert 'git cat-file -e "$BASE_SHA:$BENCH_BASELINES"' in runs
+    assert 'echo "BENCHGATE_BASELINES_MISSING_OK=1" >> "$GITHUB_ENV"' in runs
     # The checklist only when the PR changes baselines.json, and only if `check` exists.
     check = next(s for s in _gh_steps("pr-check") if "benchgate check" in s.get("run", ""))
     assert 'git diff --quiet "$BASE_SHA" HEAD -- "$BENCH_BASELINES"' in check["run"]

@@ -5,8 +5,13 @@ Defaults are the paths of gates.md; command-line flags override the file.
 
 from __future__ import annotations
 
+import difflib
+import math
+import re
+import shlex
 import sys
-from dataclasses import dataclass, field, fields, replace
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -52,6 +57,8 @@ class Config:
     measure_per_bench: dict[str, str | list[str]] = field(default_factory=dict)
     # Calls of the smaller instruction-counting process (the other makes twice as many).
     calls: int = DEFAULT_CALLS
+    # Machine classes: name -> what identifies it (see benchgate.machine.classes).
+    machines: dict[str, Any] = field(default_factory=dict)
     source: Path | None = None  # the pyproject.toml read, if any
 
     def path(self, rel: str | Path) -> Path:
@@ -89,31 +96,221 @@ def find_root(start: Path | None = None) -> Path:
     return start
 
 
-_TYPES: dict[str, tuple[type, ...]] = {
-    "bench_dir": (str,),
-    "patterns": (list,),
-    "exclude": (list,),
-    "commands": (dict,),
-    "baselines": (str,),
-    "report": (str,),
-    "gates_md": (str,),
-    "out_dir": (str,),
-    "degradation_pct_max": (int, float),
-    "variance_pct_warn": (int, float),
-    "env": (dict,),
-    "cpus": (str,),
-    "timeout": (int, float),
-    "disturbed_share": (int, float),
-    "rapid_edit_days": (int,),
-    "min_runs": (int,),
-    "measure": (str, list),
-    "measure_per_bench": (dict,),
-    "calls": (int,),
+# Bounds beyond which a setting is a typo, not a choice (and past which arithmetic on it
+# overflows: a 400-digit timeout cannot become a float).
+MAX_TIMEOUT_S = 10_000_000.0
+MAX_MIN_RUNS = 1_000_000
+MAX_RAPID_EDIT_DAYS = 36_500
+MAX_CALLS = 1_000_000
+_BENCH_NAME = re.compile(r"^[A-Za-z0-9_\-]+$")
+_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+class _Bad(Exception):
+    """A setting's problem; ``key`` is the dotted key below tool.benchgate, when deeper."""
+
+    def __init__(self, problem: str, key: str | None = None) -> None:
+        super().__init__(problem)
+        self.problem = problem
+        self.key = key
+
+
+def _text(v: Any, what: str = "a string") -> str:
+    if not isinstance(v, str):
+        raise _Bad(f"must be {what}, got {_shown(v)}")
+    if "\0" in v:
+        raise _Bad("must not hold a NUL character")
+    return v
+
+
+def _shown(v: Any) -> str:
+    kind = {bool: "a boolean", int: "an integer", float: "a number", str: "a string"}
+    if isinstance(v, dict):
+        return "a table"
+    if isinstance(v, list):
+        return "an array"
+    return kind.get(type(v), type(v).__name__)
+
+
+def _path(v: Any) -> str:
+    v = _text(v, "a path (string)")
+    if not v.strip():
+        raise _Bad("must not be empty")
+    return v
+
+
+def _strings(v: Any) -> list[str]:
+    if not isinstance(v, list):
+        raise _Bad(f"must be an array of strings, got {_shown(v)}")
+    for i, x in enumerate(v):
+        if not isinstance(x, str) or not x:
+            raise _Bad(f"item {i + 1} must be a non-empty string, got {_shown(x)}")
+        _text(x)
+    return list(v)
+
+
+def _patterns(v: Any) -> list[str]:
+    out = _strings(v)
+    for i, p in enumerate(out):
+        if p.startswith(("/", "\\")):
+            raise _Bad(f"item {i + 1} ({p!r}) must be a pattern relative to bench_dir")
+    return out
+
+
+def _commands(v: Any) -> dict[str, str | list[str]]:
+    if not isinstance(v, dict):
+        raise _Bad(f"must be a table of name = command, got {_shown(v)}")
+    out: dict[str, str | list[str]] = {}
+    for name, cmd in v.items():
+        if not _BENCH_NAME.match(name):
+            raise _Bad("a bench name must be letters, digits, '_' or '-'", f"commands.{name}")
+        try:
+            if isinstance(cmd, str):
+                _text(cmd)
+                try:
+                    argv = shlex.split(cmd)
+                except ValueError as exc:  # e.g. "No closing quotation"
+                    raise _Bad(f"cannot be split into arguments: {exc}") from None
+            elif isinstance(cmd, list):
+                argv = _strings(cmd)
+            else:
+                raise _Bad(f"must be a string or an array of strings, got {_shown(cmd)}")
+            if not argv:
+                raise _Bad("empty command")
+        except _Bad as exc:
+            raise _Bad(exc.problem, f"commands.{name}") from None
+        out[name] = cmd
+    return out
+
+
+def _env(v: Any) -> dict[str, str]:
+    if not isinstance(v, dict):
+        raise _Bad(f"must be a table of NAME = value, got {_shown(v)}")
+    out: dict[str, str] = {}
+    for name, val in v.items():
+        if not _ENV_NAME.match(name):
+            raise _Bad("not a valid environment variable name", f"env.{name}")
+        # Numbers are written as they read (PYTHONHASHSEED = 0); anything else is a mistake.
+        if isinstance(val, bool) or not isinstance(val, (str, int, float)):
+            raise _Bad(f"must be a string or a number, got {_shown(val)}", f"env.{name}")
+        if isinstance(val, float) and not math.isfinite(val):
+            raise _Bad("must be a finite number", f"env.{name}")
+        if isinstance(val, str) and "\0" in val:
+            raise _Bad("must not hold a NUL character", f"env.{name}")
+        out[name] = str(val)
+    return out
+
+
+def _number(v: Any) -> float:
+    if isinstance(v, bool) or not isinstance(v, (int, float)):
+        raise _Bad(f"must be a number, got {_shown(v)}")
+    if isinstance(v, int) and abs(v) > 10**15:
+        raise _Bad(f"{str(v)[:12]}... is out of range")
+    x = float(v)
+    if not math.isfinite(x):
+        raise _Bad(f"must be a finite number, got {v}")
+    return x
+
+
+def _fraction(v: Any) -> float:
+    x = _number(v)
+    if not 0 < x < 1:
+        raise _Bad(f"must be a fraction in (0, 1) (0.15 = 15%), got {v}")
+    return x
+
+
+def _timeout(v: Any) -> float:
+    x = _number(v)
+    if not 0 < x <= MAX_TIMEOUT_S:
+        raise _Bad(f"must be seconds in (0, {MAX_TIMEOUT_S:g}], got {v}")
+    return x
+
+
+def _integer(lo: int, hi: int) -> Callable[[Any], int]:
+    def check(v: Any) -> int:
+        if isinstance(v, bool) or not isinstance(v, int):
+            raise _Bad(f"must be an integer, got {_shown(v)}")
+        if not lo <= v <= hi:
+            shown = str(v) if len(str(v)) <= 20 else str(v)[:12] + "..."
+            raise _Bad(f"must be between {lo} and {hi}, got {shown}")
+        return v
+
+    return check
+
+
+def _cpus(v: Any) -> str:
+    v = _text(v, 'a CPU list string (e.g. "2-3" or "auto")')
+    if not v.strip():
+        raise _Bad("must not be empty (leave it out for no pinning)")
+    return v
+
+
+def _machines(v: Any) -> dict[str, Any]:
+    # Each class's keys are checked by benchgate.machine.classes.machine_classes, which
+    # every command using them calls; here only the shape.
+    if not isinstance(v, dict):
+        raise _Bad(f"must be a table of class name = table, got {_shown(v)}")
+    for name, spec in v.items():
+        if not isinstance(spec, dict):
+            raise _Bad(
+                f'must be a table, e.g. {{ arch = "x86_64" }}, got {_shown(spec)}',
+                f"machines.{name}",
+            )
+    return dict(v)
+
+
+def _measure(v: Any) -> str | list[str]:
+    if not isinstance(v, (str, list)):
+        raise _Bad(f'must be a string or an array, e.g. "time,instructions", got {_shown(v)}')
+    try:
+        parse_measures(v)
+    except BenchgateError as exc:
+        raise _Bad(exc.problem) from None
+    return v
+
+
+def _measure_per_bench(v: Any) -> dict[str, str | list[str]]:
+    if not isinstance(v, dict):
+        raise _Bad(f"must be a table of bench name = measurements, got {_shown(v)}")
+    for name, value in v.items():
+        try:
+            _measure(value)
+        except _Bad as exc:
+            raise _Bad(exc.problem, f"measure_per_bench.{name}") from None
+    return dict(v)
+
+
+# One check per setting: each returns the value to use or raises _Bad.
+_CHECKS: dict[str, Callable[[Any], Any]] = {
+    "bench_dir": _path,
+    "patterns": _patterns,
+    "exclude": _strings,
+    "commands": _commands,
+    "baselines": _path,
+    "report": _path,
+    "gates_md": _path,
+    "out_dir": _path,
+    "degradation_pct_max": _fraction,
+    "variance_pct_warn": _fraction,
+    "env": _env,
+    "cpus": _cpus,
+    "timeout": _timeout,
+    "disturbed_share": _fraction,
+    "rapid_edit_days": _integer(0, MAX_RAPID_EDIT_DAYS),
+    "min_runs": _integer(1, MAX_MIN_RUNS),
+    "machines": _machines,
+    "measure": _measure,
+    "measure_per_bench": _measure_per_bench,
+    "calls": _integer(1, MAX_CALLS),
 }
 
 
 def load_config(root: Path | None = None) -> Config:
-    """Read ``[tool.benchgate]`` from ``root``'s pyproject.toml (root found upward if None)."""
+    """Read ``[tool.benchgate]`` from ``root``'s pyproject.toml (root found upward if None).
+
+    Every setting is checked for type and range; an unknown one is an error with the
+    nearest known name. Each problem is one BenchgateError naming the file and the key.
+    """
     root = find_root() if root is None else root.resolve()
     cfg = Config(root=root)
     pyproject = root / "pyproject.toml"
@@ -123,51 +320,51 @@ def load_config(root: Path | None = None) -> Config:
         data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise BenchgateError(f"not valid TOML: {exc}", pyproject) from None
-    section = data.get("tool", {}).get("benchgate")
+    except OSError as exc:
+        raise BenchgateError(f"cannot be read: {exc.strerror or exc}", pyproject) from None
+    tool = data.get("tool")
+    if tool is None:
+        return replace(cfg, source=pyproject)
+    if not isinstance(tool, dict):
+        raise BenchgateError(f"[tool] must be a table, got {_shown(tool)}", pyproject, "tool")
+    section = tool.get("benchgate")
     if section is None:
         return replace(cfg, source=pyproject)
     if not isinstance(section, dict):
-        raise BenchgateError("[tool.benchgate] must be a table", pyproject)
-    known = {f.name for f in fields(Config)} - {"root", "source"}
+        raise BenchgateError(
+            f"must be a table ([tool.benchgate]), got {_shown(section)}",
+            pyproject,
+            "tool.benchgate",
+        )
     values: dict[str, Any] = {}
     for key, val in section.items():
         name = key.replace("-", "_")
-        if name not in known:
-            raise BenchgateError(f"unknown setting {key!r}", pyproject, "tool.benchgate")
-        types = _TYPES[name]
-        if isinstance(val, bool) or not isinstance(val, types):
-            want = " or ".join(t.__name__ for t in types)
-            raise BenchgateError(f"must be {want}", pyproject, f"tool.benchgate.{key}")
-        if name == "env" and isinstance(val, dict):
+        check = _CHECKS.get(name)
+        if check is None:
+            near = difflib.get_close_matches(name, list(_CHECKS), n=1)
+            hint = f" (did you mean {near[0]!r}?)" if near else ""
+            known = ", ".join(_CHECKS)
+            raise BenchgateError(
+                f"unknown setting {key!r}{hint}; known: {known}", pyproject, "tool.benchgate"
+            )
+        try:
+            val = check(val)
+        except _Bad as exc:
+            where = f"tool.benchgate.{exc.key}" if exc.key else f"tool.benchgate.{key}"
+            raise BenchgateError(exc.problem, pyproject, where) from None
+        if name == "env":
             # Added to the method's defaults, not instead of them: a project that adds
             # PYTHONPATH keeps PYTHONHASHSEED=0. A default is changed by naming it.
-            val = {**DEFAULT_ENV, **{str(k): str(v) for k, v in val.items()}}
+            val = {**DEFAULT_ENV, **val}
         values[name] = val
     cfg = replace(cfg, source=pyproject, **values)
-    for name in ("degradation_pct_max", "variance_pct_warn", "disturbed_share"):
-        v = getattr(cfg, name)
-        if not 0 < v < 1:
-            raise BenchgateError(
-                "must be a fraction in (0, 1)", pyproject, f"tool.benchgate.{name}"
-            )
     if cfg.variance_pct_warn > cfg.degradation_pct_max:
         raise BenchgateError(
-            "variance_pct_warn is above degradation_pct_max", pyproject, "tool.benchgate"
+            f"variance_pct_warn ({cfg.variance_pct_warn:g}) is above degradation_pct_max "
+            f"({cfg.degradation_pct_max:g})",
+            pyproject,
+            "tool.benchgate",
         )
-    if cfg.timeout <= 0:
-        raise BenchgateError("must be positive", pyproject, "tool.benchgate.timeout")
-    if cfg.calls < 1:
-        raise BenchgateError("must be at least 1", pyproject, "tool.benchgate.calls")
-    try:
-        parse_measures(cfg.measure, "tool.benchgate.measure")
-        for name, value in cfg.measure_per_bench.items():
-            if not isinstance(value, (str, list)):
-                raise BenchgateError(
-                    "must be a string or a list", key=f"tool.benchgate.measure_per_bench.{name}"
-                )
-            parse_measures(value, f"tool.benchgate.measure_per_bench.{name}")
-    except BenchgateError as exc:
-        raise BenchgateError(exc.problem, pyproject, exc.key) from None
     return cfg
 
 

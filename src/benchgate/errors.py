@@ -17,4 +17,16 @@ class BenchgateError(Exception):
     def __str__(self) -> str:
         parts = [p for p in (self.path, self.key) if p]
         parts.append(self.problem)
-        return ": ".join(parts)
+        return one_line(": ".join(parts))
+
+
+def one_line(text: str) -> str:
+    """``text`` with line breaks, control characters and lone surrogates escaped.
+
+    An error message quotes what the user gave (a key, a path, a revision): this keeps it
+    one printable line whatever that held, so it can neither break the "one line on
+    stderr" contract nor forge a line a CI system would execute.
+    """
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else ascii(c)[1:-1] for c in text)

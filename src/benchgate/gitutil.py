@@ -1,12 +1,19 @@
-"""Reading a project's files at git revisions: what ``check`` and ``baselines log`` stand on.
+"""Every git call benchgate makes, and reading a project's files at git revisions.
 
-Only read-only git commands run here (``rev-parse``, ``show``, ``diff``, ``log``,
-``merge-base``); nothing changes the repository's state. Paths given to git are relative
-to the repository's top level, because the project root may be a subfolder of it.
+Only read-only git commands run here (``rev-parse``, ``ls-tree``, ``cat-file``, ``diff``,
+``log``, ``merge-base``, ``status``), plus the temporary worktree of ``ab``; nothing
+changes the repository's state. Paths given to git are relative to the repository's top
+level, because the project root may be a subfolder of it.
+
+A revision a user typed never reaches git where it could be read as an option: it is
+validated (:func:`check_rev`: no leading ``-``, no control characters) and placed after
+``--end-of-options``; once resolved, only the full commit hash is passed on.
 """
 
 from __future__ import annotations
 
+import os
+import re
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,9 +23,19 @@ from benchgate.errors import BenchgateError
 # Where the default branch is looked for, in this order (section "base" of docs/refresh.md).
 DEFAULT_BRANCH_CANDIDATES = ("origin/HEAD", "main", "origin/main", "master", "origin/master")
 
+_FULL_SHA = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")
 
-def git(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
-    """Run ``git args`` in ``cwd`` and return the completed process (never raises on rc)."""
+# Never take the index lock: benchgate may run while the user's git is busy.
+_GIT_ENV = {"GIT_OPTIONAL_LOCKS": "0"}
+
+
+def git(
+    args: list[str], cwd: Path, timeout: float | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Run ``git args`` in ``cwd`` and return the completed process (never raises on rc).
+
+    BenchgateError when git is missing or does not answer within ``timeout`` seconds.
+    """
     try:
         return subprocess.run(
             ["git", *args],
@@ -28,9 +45,39 @@ def git(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
             encoding="utf-8",
             errors="replace",
             stdin=subprocess.DEVNULL,
+            timeout=timeout,
+            env={**os.environ, **_GIT_ENV},
         )
     except FileNotFoundError:
+        if not Path(cwd).is_dir():
+            raise BenchgateError("no such folder", cwd) from None
         raise BenchgateError("git is not installed (this command needs it)") from None
+    except subprocess.TimeoutExpired:
+        raise BenchgateError(f"git {args[0]} did not answer within {timeout:g} s") from None
+
+
+def _git_bytes(args: list[str], cwd: Path) -> subprocess.CompletedProcess[bytes]:
+    try:
+        return subprocess.run(
+            ["git", *args],
+            cwd=cwd,
+            capture_output=True,
+            stdin=subprocess.DEVNULL,
+            env={**os.environ, **_GIT_ENV},
+        )
+    except FileNotFoundError:
+        raise BenchgateError("git is not installed (this command reads git history)") from None
+
+
+def check_rev(rev: str, option: str = "REV") -> str:
+    """``rev`` if it can only be read as a revision, else BenchgateError naming ``option``.
+
+    Refused: empty, a leading ``-`` (git would take it for an option, e.g.
+    ``--output=FILE``), whitespace or control characters (no ref name holds them).
+    """
+    if not rev or rev.startswith("-") or any(c.isspace() or not c.isprintable() for c in rev):
+        raise BenchgateError(f"not a revision: {rev!r}", key=option)
+    return rev
 
 
 def last_line(text: str) -> str:
@@ -51,8 +98,7 @@ def toplevel(root: Path) -> Path:
 
 def resolve_rev(top: Path, rev: str, option: str = "REV") -> str:
     """The full commit hash ``rev`` names (BenchgateError naming ``option`` if unknown)."""
-    if not rev or rev.startswith("-"):
-        raise BenchgateError(f"not a revision: {rev!r}", key=option)
+    check_rev(rev, option)
     r = git(["rev-parse", "--verify", "--quiet", "--end-of-options", f"{rev}^{{commit}}"], top)
     if r.returncode != 0 or not r.stdout.strip():
         raise BenchgateError(
@@ -76,7 +122,7 @@ def default_branch(top: Path) -> str:
 
 def merge_base(top: Path, a: str, b: str) -> str:
     """The best common ancestor of ``a`` and ``b`` (BenchgateError if they share none)."""
-    r = git(["merge-base", a, b], top)
+    r = git(["merge-base", "--end-of-options", a, b], top)
     if r.returncode != 0 or not r.stdout.strip():
         raise BenchgateError(
             f"{a[:12]} and {b[:12]} have no common ancestor (a shallow clone? fetch the "
@@ -94,32 +140,49 @@ def relpath(top: Path, path: Path) -> str:
         raise BenchgateError("is outside the git repository " + str(top), path) from None
 
 
-def show_file(top: Path, rev: str, rel: str) -> str | None:
+def show_file(top: Path, rev: str, rel: str, option: str = "REV") -> str | None:
     """The content of ``rel`` at ``rev`` byte for byte, or None when it does not exist there.
 
+    The one reader of a file at a revision. A revision git cannot read (unknown, not
+    fetched, an option in disguise) is a BenchgateError naming ``option``, never "no
+    file": callers that fall back to an empty file would otherwise let a typo through
+    the gate. A path that is a folder or a symbolic link there is an error too.
     Read as bytes and decoded as UTF-8 without newline translation, so a restored file is
     identical to the committed one (CRLF line ends included).
     """
-    try:
-        r = subprocess.run(
-            ["git", "show", f"{rev}:{rel}"],
-            cwd=top,
-            capture_output=True,
-            stdin=subprocess.DEVNULL,
-        )
-    except FileNotFoundError:
-        raise BenchgateError("git is not installed (this command reads git history)") from None
+    # A full hash (what the history walks pass) needs no lookup: ls-tree fails on an
+    # unknown one all the same.
+    sha = rev if _FULL_SHA.fullmatch(rev) else resolve_rev(top, rev, option)
+    where = f"{rel} at {sha[:12]}"
+    r = _git_bytes(["ls-tree", "-z", "--full-tree", "--end-of-options", sha, "--", rel], top)
     if r.returncode != 0:
+        err = last_line(r.stderr.decode("utf-8", "replace"))
+        raise BenchgateError(f"git cannot list {where}: {err}", key=option)
+    blob = None
+    for rec in r.stdout.split(b"\0"):
+        meta, _, name = rec.partition(b"\t")
+        if name.decode("utf-8", "surrogateescape") != rel:
+            continue
+        mode, kind, obj = meta.decode("ascii", "replace").split(" ", 2)
+        if kind != "blob" or mode == "120000":
+            what = "a symbolic link" if mode == "120000" else f"a {kind}"
+            raise BenchgateError(f"is {what} at {sha[:12]}, not a file", rel)
+        blob = obj
+    if blob is None:
         return None
+    r = _git_bytes(["cat-file", "blob", blob], top)
+    if r.returncode != 0:
+        err = last_line(r.stderr.decode("utf-8", "replace"))
+        raise BenchgateError(f"git cannot read {where}: {err}", key=option)
     try:
         return r.stdout.decode("utf-8")
     except UnicodeDecodeError:
-        raise BenchgateError(f"not UTF-8 text at {rev[:12]}", rel) from None
+        raise BenchgateError(f"not UTF-8 text at {sha[:12]}", rel) from None
 
 
 def changed_files(top: Path, old: str, new: str) -> list[str]:
     """Paths (relative to the top) that differ between commits ``old`` and ``new``."""
-    r = git(["diff", "--name-only", "--no-renames", old, new, "--"], top)
+    r = git(["diff", "--name-only", "--no-renames", "--end-of-options", old, new, "--"], top)
     if r.returncode != 0:
         raise BenchgateError(f"git diff failed: {last_line(r.stderr)}")
     return [ln for ln in r.stdout.splitlines() if ln.strip()]
@@ -139,7 +202,7 @@ class Commit:
 
 def commit_info(top: Path, rev: str) -> Commit:
     """The commit ``rev`` (resolved) with its date, subject and first parent."""
-    commits = _log(top, ["-1", rev])
+    commits = _log(top, ["-1", "--end-of-options", check_rev(rev)])
     if not commits:
         raise BenchgateError(f"unknown revision {rev!r}")
     return commits[0]
@@ -182,4 +245,20 @@ def file_log(
         args.append("--first-parent")
     if max_count is not None:
         args.append(f"--max-count={max_count}")
-    return _log(top, [*args, rev, "--", rel])
+    return _log(top, [*args, "--end-of-options", check_rev(rev), "--", rel])
+
+
+def head_state(root: Path, timeout: float = 10.0) -> tuple[str | None, bool | None]:
+    """The checkout's HEAD commit and whether tracked files have uncommitted changes.
+
+    ``(None, None)`` outside a git checkout, without git, or when git hangs; ``dirty`` is
+    None when ``git status`` failed. Used to record where a run was made, so it never raises.
+    """
+    try:
+        head = git(["rev-parse", "--verify", "--quiet", "HEAD"], root, timeout)
+        if head.returncode != 0 or not head.stdout.strip():
+            return None, None
+        st = git(["status", "--porcelain", "--untracked-files=no"], root, timeout)
+    except (BenchgateError, OSError):
+        return None, None
+    return head.stdout.strip(), (bool(st.stdout.strip()) if st.returncode == 0 else None)

@@ -6,15 +6,91 @@ Everything here is plain data with ``to_dict`` / ``from_dict`` so the out-dir fi
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass, field
 from enum import Enum
 from typing import Any
+
+from benchgate.validate import clean_json, clean_text, finite, name_problem, positive_finite
 
 RESULTS_SCHEMA = "benchgate.results/1"
 REDUCED_SCHEMA = "benchgate.reduced/1"
 
 DEFAULT_DEGRADATION = 0.15
 DEFAULT_WARN = 0.05
+
+
+# --- strict reading: what benchgate would not write is refused on read -------------------
+# Each raises ValueError("<field>: <problem>"); the file readers add the file's name.
+
+
+def _obj(v: Any, what: str) -> dict[str, Any]:
+    if not isinstance(v, dict):
+        raise ValueError(f"{what} must be an object, not {type(v).__name__}")
+    return v
+
+
+def _opt_obj(v: Any, what: str) -> dict[str, Any]:
+    return {} if v is None else dict(_obj(v, what))
+
+
+def _text(v: Any, what: str, optional: bool = False) -> str:
+    if v is None and optional:
+        return ""
+    if not isinstance(v, str):
+        raise ValueError(f"{what} must be a string")
+    return v
+
+
+def _name(v: Any, what: str) -> str:
+    problem = name_problem(v, what)
+    if problem:
+        raise ValueError(problem)
+    return str(v)
+
+
+def _positive(v: Any, what: str) -> float:
+    f = positive_finite(v)
+    if f is None:
+        raise ValueError(f"{what} must be a positive finite number, got {_shown(v)}")
+    return f
+
+
+def _finite(v: Any, what: str, minimum: float | None = None) -> float:
+    f = finite(v)
+    if f is None or (minimum is not None and f < minimum):
+        bound = f" >= {minimum:g}" if minimum is not None else ""
+        raise ValueError(f"{what} must be a finite number{bound}, got {_shown(v)}")
+    return f
+
+
+def _samples(v: Any) -> list[float]:
+    xs = _list(v, "samples")
+    if all(type(x) is float for x in xs) and all(map(math.isfinite, xs)):
+        return xs  # as the runner writes them: checked at C speed
+    return [_finite(x, "samples[]") for x in xs]
+
+
+def _bool(v: Any, what: str) -> bool:
+    if not isinstance(v, bool):
+        raise ValueError(f"{what} must be true or false")
+    return v
+
+
+def _list(v: Any, what: str) -> list[Any]:
+    if not isinstance(v, list):
+        raise ValueError(f"{what} must be a list")
+    return v
+
+
+def _clean_tail(text: str) -> str | None:
+    # A stderr tail keeps its line breaks; only what cannot be printed is replaced.
+    return "\n".join(clean_text(line) for line in text.split("\n")) or None
+
+
+def _shown(v: Any) -> str:
+    text = repr(v)
+    return text if len(text) <= 40 else text[:37] + "..."
 
 
 class Status(str, Enum):
@@ -84,12 +160,21 @@ class Measurement:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Measurement:
+        """Read and check one stored measurement (ValueError naming the bad field)."""
+        d = _obj(d, "measurement")
+        value, unit, hib = d.get("value"), d.get("unit"), d.get("higher_is_better")
+        # Fast path for what the runner writes (4,000-run out-dirs load in well under a second).
+        if not (type(value) is float and 0.0 < value < math.inf):
+            value = _positive(value, "value")
+        if not (type(unit) is str and name_problem(unit, "unit") is None):
+            unit = _name(unit, "unit")
+        samples = d.get("samples")
         return cls(
-            value=float(d["value"]),
-            unit=str(d["unit"]),
-            higher_is_better=bool(d["higher_is_better"]),
-            samples=[float(s) for s in d["samples"]] if d.get("samples") is not None else None,
-            inferred=bool(d.get("inferred", False)),
+            value=value,
+            unit=unit,
+            higher_is_better=hib if type(hib) is bool else _bool(hib, "higher_is_better"),
+            samples=_samples(samples) if samples is not None else None,
+            inferred=_bool(d.get("inferred", False), "inferred"),
         )
 
 
@@ -140,21 +225,44 @@ class RunRecord:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> RunRecord:
+        """Read and check one stored run (ValueError naming the bad field)."""
+        d = _obj(d, "run")
+        run_id = _name(d.get("run_id"), "run_id")
+        status = d.get("status")
+        if status not in {s.value for s in RunStatus}:
+            raise ValueError(f"status must be ok, skipped or error, got {_shown(status)}")
+        exit_code = d.get("exit_code")
+        if exit_code is not None and (
+            not isinstance(exit_code, int) or isinstance(exit_code, bool)
+        ):
+            raise ValueError("exit_code must be an integer or null")
+        metrics: dict[str, Measurement] = {}
+        for k, m in _opt_obj(d.get("metrics"), "metrics").items():
+            name = _name(k, "metric name")
+            try:
+                metrics[name] = Measurement.from_dict(m)
+            except ValueError as exc:
+                raise ValueError(f"metrics[{name!r}].{exc}") from None
+        disturbance = d.get("disturbance")
         return cls(
-            run_id=str(d["run_id"]),
-            bench=str(d["bench"]),
-            invocation=str(d.get("invocation", d["run_id"])),
-            started=str(d["started"]),
-            duration_s=float(d.get("duration_s", 0.0)),
-            status=RunStatus(d["status"]),
-            exit_code=d.get("exit_code"),
-            reason=d.get("reason"),
-            stderr_tail=d.get("stderr_tail"),
-            metrics={k: Measurement.from_dict(m) for k, m in (d.get("metrics") or {}).items()},
-            env=dict(d.get("env") or {}),
-            command=dict(d.get("command") or {}),
-            disturbance=d.get("disturbance"),
-            extra=dict(d.get("extra") or {}),
+            run_id=run_id,
+            bench=_name(d.get("bench"), "bench"),
+            invocation=clean_text(_text(d.get("invocation", run_id), "invocation")),
+            started=clean_text(_text(d.get("started"), "started")),
+            duration_s=_finite(d.get("duration_s", 0.0), "duration_s", minimum=0.0),
+            status=RunStatus(status),
+            exit_code=exit_code,
+            # Free text and context are cleaned, not refused: a lone surrogate or a control
+            # character in them must not break every later print of this run.
+            reason=clean_text(_text(d.get("reason"), "reason", optional=True)) or None,
+            stderr_tail=_clean_tail(_text(d.get("stderr_tail"), "stderr_tail", optional=True)),
+            metrics=metrics,
+            env=clean_json(_opt_obj(d.get("env"), "env")),
+            command=clean_json(_opt_obj(d.get("command"), "command")),
+            disturbance=(
+                clean_json(_obj(disturbance, "disturbance")) if disturbance is not None else None
+            ),
+            extra=clean_json(_opt_obj(d.get("extra"), "extra")),
         )
 
 
@@ -176,15 +284,23 @@ class Spread:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Spread:
+        """Read and check a stored spread (ValueError naming the bad field)."""
+        d = _obj(d, "spread")
+        n = d.get("n")
+        if not isinstance(n, int) or isinstance(n, bool) or n < 1:
+            raise ValueError(f"spread.n must be a positive integer, got {_shown(n)}")
+        within = d.get("within_cv")
         return cls(
-            n=int(d["n"]),
-            min=float(d["min"]),
-            max=float(d["max"]),
-            stdev=float(d["stdev"]),
-            cv=float(d["cv"]),
-            iqr_rel=float(d.get("iqr_rel", 0.0)),
-            mad_rel=float(d.get("mad_rel", 0.0)),
-            within_cv=d.get("within_cv"),
+            n=n,
+            min=_positive(d.get("min"), "spread.min"),
+            max=_positive(d.get("max"), "spread.max"),
+            stdev=_finite(d.get("stdev"), "spread.stdev", minimum=0.0),
+            cv=_finite(d.get("cv"), "spread.cv", minimum=0.0),
+            iqr_rel=_finite(d.get("iqr_rel", 0.0), "spread.iqr_rel", minimum=0.0),
+            mad_rel=_finite(d.get("mad_rel", 0.0), "spread.mad_rel", minimum=0.0),
+            within_cv=(
+                _finite(within, "spread.within_cv", minimum=0.0) if within is not None else None
+            ),
         )
 
 
@@ -221,18 +337,28 @@ class ReducedMetric:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> ReducedMetric:
+        """Read and check a stored reduced metric (ValueError naming the bad field)."""
+        d = _obj(d, "metric")
+        bench = _name(d.get("bench"), "bench")
+        metric = _name(d.get("metric"), "metric name")
+        key = _name(d.get("key"), "key")
+        if key != f"{bench}.{metric}":
+            raise ValueError(f"key {key!r} is not bench.metric ({bench!r}.{metric!r})")
+        values = [_positive(v, "values[]") for v in _list(d.get("values"), "values")]
+        if not values:
+            raise ValueError("values is empty")
         return cls(
-            key=str(d["key"]),
-            bench=str(d["bench"]),
-            metric=str(d["metric"]),
-            value=float(d["value"]),
-            unit=str(d["unit"]),
-            higher_is_better=bool(d["higher_is_better"]),
-            method=str(d["method"]),
-            spread=Spread.from_dict(d["spread"]),
-            values=[float(v) for v in d["values"]],
-            run_ids=[str(r) for r in d["run_ids"]],
-            inferred=bool(d.get("inferred", False)),
+            key=key,
+            bench=bench,
+            metric=metric,
+            value=_positive(d.get("value"), "value"),
+            unit=_name(d.get("unit"), "unit"),
+            higher_is_better=_bool(d.get("higher_is_better"), "higher_is_better"),
+            method=_text(d.get("method"), "method"),
+            spread=Spread.from_dict(_obj(d.get("spread"), "spread")),
+            values=values,
+            run_ids=[_text(r, "run_ids[]") for r in _list(d.get("run_ids"), "run_ids")],
+            inferred=_bool(d.get("inferred", False), "inferred"),
         )
 
 
@@ -247,6 +373,9 @@ class BenchSummary:
     reason: str | None = None
     disturbed_runs: int = 0
     dropped_runs: int = 0
+    # Metrics that cannot be reduced (e.g. their unit changed between runs): key -> why.
+    # They are ERROR verdicts, never values.
+    metric_errors: dict[str, str] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -255,14 +384,24 @@ class BenchSummary:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> BenchSummary:
+        """Read and check a stored bench summary (ValueError naming the bad field)."""
+        d = _obj(d, "bench")
+        status = d.get("status")
+        if status not in {s.value for s in RunStatus}:
+            raise ValueError(f"status must be ok, skipped or error, got {_shown(status)}")
+        counts = {}
+        for name in ("runs", "ok_runs", "disturbed_runs", "dropped_runs"):
+            v = d.get(name, 0)
+            if not isinstance(v, int) or isinstance(v, bool) or v < 0:
+                raise ValueError(f"{name} must be a non-negative integer, got {_shown(v)}")
+            counts[name] = v
+        errors = _opt_obj(d.get("metric_errors"), "metric_errors")
         return cls(
-            bench=str(d["bench"]),
-            status=RunStatus(d["status"]),
-            runs=int(d["runs"]),
-            ok_runs=int(d["ok_runs"]),
-            reason=d.get("reason"),
-            disturbed_runs=int(d.get("disturbed_runs", 0)),
-            dropped_runs=int(d.get("dropped_runs", 0)),
+            bench=_name(d.get("bench"), "bench"),
+            status=RunStatus(status),
+            reason=clean_text(_text(d.get("reason"), "reason", optional=True)) or None,
+            metric_errors={_name(k, "metric key"): _text(v, "reason") for k, v in errors.items()},
+            **counts,
         )
 
 
@@ -292,14 +431,34 @@ class ReducedSet:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> ReducedSet:
+        """Read and check a stored reduced.json (ValueError naming the bad field)."""
+        d = _obj(d, "reduced file")
+        metrics: dict[str, ReducedMetric] = {}
+        for k, m in _obj(d.get("metrics"), "metrics").items():
+            try:
+                metrics[k] = ReducedMetric.from_dict(m)
+            except ValueError as exc:
+                raise ValueError(f"metrics[{k!r}]: {exc}") from None
+            if metrics[k].key != k:
+                raise ValueError(f"metrics[{k!r}]: holds key {metrics[k].key!r}")
+        benches: dict[str, BenchSummary] = {}
+        for k, b in _obj(d.get("benches"), "benches").items():
+            try:
+                benches[k] = BenchSummary.from_dict(b)
+            except (ValueError, TypeError) as exc:
+                raise ValueError(f"benches[{k!r}]: {exc}") from None
+        envs = d.get("envs") or []
+        dropped = d.get("dropped_disturbed", 0)
+        if not isinstance(dropped, int) or isinstance(dropped, bool) or dropped < 0:
+            raise ValueError("dropped_disturbed must be a non-negative integer")
         return cls(
-            method=str(d["method"]),
-            metrics={k: ReducedMetric.from_dict(m) for k, m in d["metrics"].items()},
-            benches={k: BenchSummary.from_dict(b) for k, b in d["benches"].items()},
-            run_ids=[str(r) for r in d["run_ids"]],
-            created=str(d.get("created", "")),
-            envs=list(d.get("envs") or []),
-            dropped_disturbed=int(d.get("dropped_disturbed", 0)),
+            method=_text(d.get("method"), "method"),
+            metrics=metrics,
+            benches=benches,
+            run_ids=[_text(r, "run_ids[]") for r in _list(d.get("run_ids"), "run_ids")],
+            created=_text(d.get("created", ""), "created"),
+            envs=[_obj(e, "envs[]") for e in _list(envs, "envs")],
+            dropped_disturbed=dropped,
         )
 
 

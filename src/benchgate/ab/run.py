@@ -37,7 +37,7 @@ from benchgate.baselines.file import load_baselines
 from benchgate.config import Config
 from benchgate.errors import BenchgateError
 from benchgate.fsutil import atomic_write_json
-from benchgate.gitutil import git, last_line, resolve_rev, toplevel
+from benchgate.gitutil import git, head_state, last_line, resolve_rev, toplevel
 from benchgate.judge.compare import compare, judge, units_match
 from benchgate.judge.confidence import MIN_CI_RUNS, annotate, is_unsure
 from benchgate.judge.reduce import reduce_runs
@@ -185,13 +185,6 @@ class ABResult:
 # --- git --------------------------------------------------------------------------------
 
 
-def _head_state(root: Path) -> tuple[str | None, bool]:
-    r = git(["rev-parse", "--verify", "--quiet", "HEAD"], root)
-    head = r.stdout.strip() if r.returncode == 0 and r.stdout.strip() else None
-    st = git(["status", "--porcelain", "--untracked-files=no"], root)
-    return head, bool(st.stdout.strip())
-
-
 @contextmanager
 def base_worktree(top: Path, commit: str) -> Iterator[Path]:
     """Check ``commit`` out in a temporary detached worktree; always removed afterwards.
@@ -203,7 +196,9 @@ def base_worktree(top: Path, commit: str) -> Iterator[Path]:
     wt = tmp / "base"
     added = False
     try:
-        r = git(["worktree", "add", "--detach", "--quiet", str(wt), commit], top)
+        r = git(
+            ["worktree", "add", "--detach", "--quiet", "--end-of-options", str(wt), commit], top
+        )
         if r.returncode != 0:
             raise BenchgateError(
                 f"could not check out {commit[:12]} in a worktree: {last_line(r.stderr)}",
@@ -558,7 +553,7 @@ def run_ab(
     root = config.root.resolve()
     top = toplevel(root)
     commit = resolve_rev(top, base_rev, "--base")
-    head_commit, dirty = _head_state(root)
+    head_commit, dirty = head_state(root)
     head_benches = select(discover(config), pattern)
     if not head_benches:
         raise BenchgateError("no benches found", config.bench_path)
@@ -666,7 +661,7 @@ def run_ab(
         base_rev=base_rev,
         base_commit=commit,
         head_commit=head_commit,
-        head_dirty=dirty,
+        head_dirty=bool(dirty),
         repeat=repeat,
         metrics=metrics,
         base_runs=base.runs,

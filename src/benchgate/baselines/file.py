@@ -13,16 +13,94 @@ from pathlib import Path
 from typing import Any
 
 from benchgate.errors import BenchgateError
+from benchgate.gitutil import relpath, resolve_rev, show_file, toplevel
 from benchgate.model import DEFAULT_DEGRADATION, DEFAULT_WARN, Baseline
 
+# Bounds on what a reviewed file of reference numbers can hold. A number with more digits
+# than this is a typo or an attack (a 400-digit integer overflows float()); JSON nested
+# deeper than this is not a baselines.json (5,000 levels exhaust the parser's recursion).
+MAX_INT_DIGITS = 30
+MAX_DEPTH = 32
 
-def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+
+class _Reject(ValueError):
+    """A problem found while decoding, reported as one line by :func:`strict_json_loads`."""
+
+
+def _check_str(s: str, what: str) -> None:
+    try:
+        s.encode("utf-8")
+    except UnicodeEncodeError:
+        raise _Reject(f"{what} {s!r} holds a lone surrogate (not valid Unicode)") from None
+
+
+def _pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for k, v in pairs:
+        _check_str(k, "key")
         if k in out:
-            raise ValueError(f"duplicate key {k!r}")
+            raise _Reject(f"duplicate key {k!r}")
         out[k] = v
     return out
+
+
+def _parse_int(s: str) -> int:
+    if len(s.lstrip("-")) > MAX_INT_DIGITS:
+        raise _Reject(f"number {s[:12]}... has {len(s)} digits (at most {MAX_INT_DIGITS})")
+    return int(s)
+
+
+def _parse_float(s: str) -> float:
+    x = float(s)
+    if not math.isfinite(x):
+        raise _Reject(f"number {s[:24]} is out of range")
+    return x
+
+
+def _parse_constant(s: str) -> Any:
+    raise _Reject(f"{s} is not a number JSON allows")
+
+
+def _walk(data: Any) -> None:
+    """Check nesting depth and every string (iteratively: no recursion limit to hit)."""
+    stack = [(data, 1)]
+    while stack:
+        item, d = stack.pop()
+        if d > MAX_DEPTH:
+            raise _Reject(f"nested deeper than {MAX_DEPTH}")
+        if isinstance(item, str):
+            _check_str(item, "string")
+        elif isinstance(item, dict):
+            stack.extend((v, d + 1) for v in item.values())
+        elif isinstance(item, list):
+            stack.extend((v, d + 1) for v in item)
+
+
+def strict_json_loads(text: str, source: str | Path) -> Any:
+    """Decode JSON strictly, BenchgateError (one line naming ``source``) on any problem.
+
+    Refused besides syntax errors: duplicate keys, NaN/Infinity, integers of more than
+    MAX_INT_DIGITS digits, floats out of range, lone surrogates in strings, nesting
+    deeper than MAX_DEPTH, and text that is not valid Unicode.
+    """
+    try:
+        data = json.loads(
+            text,
+            object_pairs_hook=_pairs,
+            parse_int=_parse_int,
+            parse_float=_parse_float,
+            parse_constant=_parse_constant,
+        )
+        _walk(data)
+    except json.JSONDecodeError as exc:
+        raise BenchgateError(
+            f"not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})", source
+        ) from None
+    except RecursionError:
+        raise BenchgateError(f"not valid JSON (nested deeper than {MAX_DEPTH})", source) from None
+    except ValueError as exc:  # _Reject, and int()'s own digit limit
+        raise BenchgateError(f"not valid JSON ({exc})", source) from None
+    return data
 
 
 def parse_baselines_text(
@@ -32,14 +110,7 @@ def parse_baselines_text(
     default_warn: float = DEFAULT_WARN,
 ) -> dict[str, Baseline]:
     """Parse and validate baselines.json content; ``source`` names it in errors."""
-    try:
-        data = json.loads(text, object_pairs_hook=_no_duplicates)
-    except json.JSONDecodeError as exc:
-        raise BenchgateError(
-            f"not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})", source
-        ) from None
-    except ValueError as exc:
-        raise BenchgateError(f"not valid JSON ({exc})", source) from None
+    data = strict_json_loads(text, source)
     if not isinstance(data, dict):
         raise BenchgateError("must be a JSON object mapping <bench>.<metric> to an entry", source)
     out: dict[str, Baseline] = {}
@@ -102,6 +173,11 @@ def validate_entry(
     notes = entry.get("notes")
     if notes is not None and not isinstance(notes, str):
         raise BenchgateError("'notes' must be a string", source, key)
+    record = entry.get("refreshed")
+    if record is not None and not isinstance(record, str):
+        raise BenchgateError(
+            "'refreshed' must be a string (the last refresh's record)", source, key
+        )
     return Baseline(
         key=key,
         value=float(value),
@@ -130,3 +206,34 @@ def load_baselines(
     except (OSError, UnicodeDecodeError) as exc:
         raise BenchgateError(f"cannot be read: {exc}", path) from None
     return parse_baselines_text(text, path, default_degradation, default_warn)
+
+
+def load_baselines_at(
+    root: Path,
+    path: Path,
+    rev: str,
+    missing_ok: bool = False,
+    default_degradation: float = DEFAULT_DEGRADATION,
+    default_warn: float = DEFAULT_WARN,
+    option: str = "--baselines-rev",
+) -> dict[str, Baseline] | None:
+    """baselines.json as it is at git revision ``rev``, validated like the working file.
+
+    A revision git cannot read is a BenchgateError (never "no baselines": that would turn
+    every metric into "baseline added by this change" and let any regression through).
+    A revision without the file is a BenchgateError too, unless ``missing_ok`` (the change
+    adds the file), when the answer is None: the caller says so in its output.
+    """
+    top = toplevel(root)
+    rel = relpath(top, path)
+    sha = resolve_rev(top, rev, option)
+    text = show_file(top, sha, rel, option)
+    if text is None:
+        if missing_ok:
+            return None
+        raise BenchgateError(
+            f"{rel} does not exist at {rev} ({sha[:12]}): nothing to compare with; if this "
+            "change adds it, pass --baselines-missing-ok (every metric is then NEW)",
+            key=option,
+        )
+    return parse_baselines_text(text, f"{rel} at {rev}", default_degradation, default_warn)

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from benchgate.baselines.file import parse_baselines_text
+from benchgate.baselines.file import load_baselines, parse_baselines_text, strict_json_loads
 from benchgate.config import Config
 from benchgate.errors import BenchgateError
 from benchgate.fsutil import atomic_write_text
@@ -28,6 +28,8 @@ from benchgate.gitutil import (
     toplevel,
 )
 
+# Where a change's explanation lives: the refresh's record, then a person's notes.
+RECORD_FIELDS = ("refreshed", "notes")
 # The fields besides value and notes whose change a reviewer must see.
 WATCHED_FIELDS = ("unit", "degradation_pct_max", "variance_pct_warn", "higher_is_better")
 
@@ -52,8 +54,8 @@ def entries_of(text: str | None) -> dict[str, dict[str, Any]] | None:
     if text is None:
         return None
     try:
-        data = json.loads(text)
-    except json.JSONDecodeError:
+        data = strict_json_loads(text, "baselines.json")
+    except BenchgateError:
         return None
     if not isinstance(data, dict):
         return None
@@ -83,11 +85,21 @@ class EntryDelta:
 
     @property
     def reason(self) -> str | None:
-        return reason_from_notes((self.new or {}).get("notes"))
+        new = self.new or {}
+        # The refresh's own record first (it states the reason), else a person's notes.
+        return reason_from_notes(new.get("refreshed")) or reason_from_notes(new.get("notes"))
 
     @property
     def notes_changed(self) -> bool:
-        return (self.old or {}).get("notes") != (self.new or {}).get("notes")
+        """Whether the notes or the refresh record changed (either explains a new value)."""
+        old, new = self.old or {}, self.new or {}
+        return any(old.get(f) != new.get(f) for f in RECORD_FIELDS)
+
+    @property
+    def record_text(self) -> str:
+        """The new entry's refresh record and notes, together (where markers are looked for)."""
+        new = self.new or {}
+        return " ".join(str(new.get(f) or "") for f in RECORD_FIELDS)
 
     def field_changes(self) -> list[str]:
         """``unit 'a' -> 'b'`` for each watched field that changed (existing keys only)."""
@@ -165,7 +177,22 @@ def commit_deltas(top: Path, rel: str, commit: Commit) -> HistoryEntry:
         problem = "file deleted"
     elif new is None:
         problem = "not a valid JSON object at this commit"
+    else:
+        # The same validation as `compare`: the log shows the commit that broke the gate.
+        try:
+            parse_baselines_text(new_text, rel)
+        except BenchgateError as exc:
+            problem = f"invalid at this commit: {exc.key + ': ' if exc.key else ''}{exc.problem}"
     return HistoryEntry(commit, diff_entries(old, new), problem)
+
+
+def working_file_problem(config: Config) -> BenchgateError | None:
+    """Why ``compare`` would reject the working tree's baselines.json, or None if it is valid."""
+    try:
+        load_baselines(config.baselines_path, config.degradation_pct_max, config.variance_pct_warn)
+    except BenchgateError as exc:
+        return exc
+    return None
 
 
 def baselines_log(

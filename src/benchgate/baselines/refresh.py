@@ -51,7 +51,10 @@ REASON_TEXT = {
 REFRESH_METHODS = ("median", "trimmed-mean")
 METHOD_LABEL = {"median": "Median", "trimmed-mean": "Trimmed mean", "mean": "Mean"}
 
-# Markers written into notes; `benchgate check` looks for ACCEPTED_REGRESSION_MARK.
+# The entry field a refresh writes its record into (how, where, when, why). `notes` are a
+# person's and a refresh never changes them (docs/formats.md).
+RECORD_FIELD = "refreshed"
+# Markers written into the record; `benchgate check` looks for ACCEPTED_REGRESSION_MARK.
 ACCEPTED_REGRESSION_MARK = "accepted regression"
 NOISY_MARK = "noisy"
 
@@ -277,7 +280,7 @@ class KeyChange:
     unit: str
     higher_is_better: bool
     metric: ReducedMetric
-    notes: str
+    notes: str  # the refresh's record, written to the entry's `refreshed` field
     status: Status  # the new value judged against the old one (NEW for a new key)
     noisy_allowed: bool = False
     regression_accepted: bool = False
@@ -529,6 +532,21 @@ def plan_refresh(
         for k in baselines:
             if k not in only:
                 left_alone.append(f"{k}: not named in --only")
+    elif not baselines:
+        # The first refresh after `benchgate init` ({}): every measured key is added, with
+        # the same checks (runs, noise, one environment) as any refresh.
+        keys = list(reduced.metrics)
+        if keys:
+            warnings.append(
+                f"baselines.json is empty: adding every measured key ({len(keys)}) as the "
+                "first baselines (--only KEY,... adds fewer)"
+            )
+        for name, summary in reduced.benches.items():
+            if summary.status is not RunStatus.OK:
+                left_alone.append(
+                    f"{name}: {summary.status.value.upper()} "
+                    f"({summary.reason or 'no metrics'}): not added"
+                )
     else:
         keys = [k for k in baselines if k in reduced.metrics]
         for k in baselines:
@@ -569,6 +587,9 @@ def plan_refresh(
         refusals.append(
             "nothing to refresh: no key of baselines.json was measured in the out-dir "
             "(run `benchgate run --repeat 5` first, or name new keys with --only)"
+            if baselines
+            else "nothing to refresh: baselines.json is empty and the out-dir holds no "
+            "measured metric (run `benchgate run --repeat 5` first)"
         )
 
     used_ids = {rid for _, m, _ in chosen for rid in m.run_ids}
@@ -755,11 +776,13 @@ def auto_caveats(
 
 
 def apply_changes(text: str, changes: list[KeyChange], config: Config) -> str:
-    """``text`` with each change's value and notes set; new keys appended in the file's style.
+    """``text`` with each change's value and record set; new keys appended in the file's style.
 
-    Existing entries keep every other field (unit, thresholds, unknown ones) byte for byte,
-    except a sample baseline's ``values``, rewritten with the runs the new value comes from.
-    New entries get value, unit, the default thresholds, the direction and notes.
+    The record (how, where, when, why) goes into the entry's ``refreshed`` field; ``notes``
+    belong to people and are kept byte for byte, like every other field (unit, thresholds,
+    unknown ones), except a sample baseline's ``values``, rewritten with the runs the new
+    value comes from. New entries get value, unit, the default thresholds, the direction
+    and the record.
     """
     editor = BaselinesEditor(text)
     for c in changes:
@@ -772,14 +795,15 @@ def apply_changes(text: str, changes: list[KeyChange], config: Config) -> str:
                     ("degradation_pct_max", repr(float(config.degradation_pct_max))),
                     ("variance_pct_warn", repr(float(config.variance_pct_warn))),
                     ("higher_is_better", "true" if c.higher_is_better else "false"),
-                    ("notes", _dumps(c.notes)),
+                    (RECORD_FIELD, _dumps(c.notes)),
                 ],
             )
         else:
             editor.set_field(c.key, "value", c.new_text)
-            # Absent notes go right after the value, whose line changes anyway: the diff
+            # The record goes in its own field; a person's `notes` are never touched. An
+            # absent record goes right after the value, whose line changes anyway: the diff
             # then shows one changed line and one added line per key, nothing else.
-            editor.set_field(c.key, "notes", _dumps(c.notes), after="value")
+            editor.set_field(c.key, RECORD_FIELD, _dumps(c.notes), after="value")
             if c.rewrite_values:
                 values = ", ".join(format_value(v) for v in c.metric.values)
                 editor.set_field(c.key, "values", f"[{values}]")
@@ -790,7 +814,9 @@ def apply_changes(text: str, changes: list[KeyChange], config: Config) -> str:
     )
     for c in changes:
         got = parsed.get(c.key)
-        if got is None or got.value != c.new or got.notes != c.notes:  # pragma: no cover
+        if (
+            got is None or got.value != c.new or got.raw.get(RECORD_FIELD) != c.notes
+        ):  # pragma: no cover
             raise BenchgateError("internal error: the edit did not apply cleanly", key=c.key)
     return new_text
 

@@ -141,12 +141,16 @@ def _machine(env: dict[str, Any]) -> str:
     return text
 
 
-def environment_table(env: dict[str, Any]) -> list[str]:
-    """Machine, CPU, cores used, Python and the rest as a markdown table."""
+def environment_table(env: dict[str, Any], disturbed: int = 0, runs: int = 0) -> list[str]:
+    """Machine, CPU, cores used, Python and the rest as a markdown table.
+
+    ``disturbed`` of ``runs`` runs used were disturbed: the Doctor row says so.
+    """
     if not env:
         return ["_The runs record no environment._"]
     lines = ["| | |", "| --- | --- |", f"| Machine | {_machine(env)} |"]
-    lines += [f"| {label} | {value} |" for label, value in environment_rows(env)]
+    rows = environment_rows(env, disturbed, runs)
+    lines += [f"| {label} | {value} |" for label, value in rows]
     return lines
 
 
@@ -204,6 +208,8 @@ def command_lines(runs: list[RunRecord]) -> list[str]:
     for c in cmds:
         calls = len(c["invocations"])
         pin = f"pinned to CPUs {cpus_text(c['cpus'])}" if c["cpus"] else "not pinned"
+        if c["cpus"] and pins_every_cpu(c["cpus"], runs[-1].env):
+            pin += " (every CPU of the machine: nothing isolated)"
         env = " ".join(f"{k}={v}" for k, v in c["env"].items()) or "none"
         lines.append(
             f"# {c['runs']} runs in {calls} call{'s' if calls != 1 else ''}; {pin}; "
@@ -278,7 +284,7 @@ def refresh_section(plan: RefreshPlan) -> str:
         "",
         "### Environment",
         "",
-        *environment_table(plan.env),
+        *environment_table(plan.env, *_disturbed(plan)),
         "",
         *dependency_lines(plan.env),
         "",
@@ -339,6 +345,19 @@ def evidence_snippet(plan: RefreshPlan) -> str:
     return compact_json(data)
 
 
+def _disturbed(plan: RefreshPlan) -> tuple[int, int]:
+    """How many of the runs a refresh used were disturbed, and how many it used."""
+    return sum(1 for r in plan.runs_used if r.disturbed), len(plan.runs_used)
+
+
+def pins_every_cpu(cpus: Any, env: dict[str, Any]) -> bool:
+    """True when the CPUs a run was pinned to are all the machine's logical CPUs."""
+    logical = env.get("logical_cores")
+    if not isinstance(cpus, list) or not isinstance(logical, int) or logical <= 0:
+        return False
+    return len(set(cpus)) >= logical
+
+
 def _box(done: bool, text: str) -> str:
     return f"- [{'x' if done else ' '}] {text}"
 
@@ -351,10 +370,20 @@ def checklist(plan: RefreshPlan, config: Config, report_written: bool = True) ->
     cmds = commands(plan.runs_used)
     recorded = bool(cmds) and all(c["argv"] for c in cmds)
     pinned = recorded and all(c["cpus"] for c in cmds)
+    # Pinned to every CPU of the machine (`--cpus auto` on a small runner) isolates nothing.
+    everything = pinned and any(pins_every_cpu(c["cpus"], env) for c in cmds)
     ns = [c.metric.spread.n for c in plan.changes]
     reps_ok = bool(ns) and min(ns) >= 5
     n_text = f"{min(ns)}" if ns and min(ns) == max(ns) else (f"{min(ns)}-{max(ns)}" if ns else "0")
-    pin_text = "pinned" if pinned else "recorded, **not pinned** (`benchgate run --cpus`)"
+    if everything:
+        pin_text = (
+            f"pinned to every CPU of the machine ({env.get('logical_cores')} of "
+            f"{env.get('logical_cores')}): **nothing was isolated** from other processes"
+        )
+    elif pinned:
+        pin_text = "pinned"
+    else:
+        pin_text = "recorded, **not pinned** (`benchgate run --cpus`)"
     rows = [
         _box(True, f"Reason for refresh (algo change / deps / hardware / CI image): {reason}"),
         _box(
@@ -363,7 +392,7 @@ def checklist(plan: RefreshPlan, config: Config, report_written: bool = True) ->
             + ("" if env_ok else ": **incomplete** in the runs' records"),
         ),
         _box(
-            pinned,
+            pinned and not everything,
             "Commands used (with pinning)" + (f": {pin_text}" if recorded else ": not recorded"),
         ),
         _box(
@@ -391,7 +420,7 @@ def pr_body(plan: RefreshPlan, config: Config, report_written: bool = True) -> s
         "",
         "### Environment",
         "",
-        *environment_table(plan.env),
+        *environment_table(plan.env, *_disturbed(plan)),
         "",
         *dependency_lines(plan.env),
         "",

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from benchgate.baselines.file import parse_baselines_text
 from benchgate.baselines.history import EntryDelta, commit_deltas, diff_entries, entries_of
 from benchgate.config import Config
 from benchgate.errors import BenchgateError
@@ -313,7 +314,7 @@ def evaluate(inputs: CheckInputs, config: Config) -> tuple[list[EntryDelta], lis
         if judge(o, n, hib, deg, warn) is Status.FAIL:
             from benchgate.baselines.refresh import ACCEPTED_REGRESSION_MARK
 
-            notes = str(d.new.get("notes") or "")
+            notes = d.record_text
             if ACCEPTED_REGRESSION_MARK not in notes.lower():
                 regressions.append(
                     f"`{d.key}`: {-s * 100:+.1f}% the worse way (from {o:g} to {n:g}), past its "
@@ -495,10 +496,20 @@ def run_check(
         runs = load_out_dir(evidence_dir)
         evidence = current_reduced(evidence_dir, runs)
         label = str(evidence_dir)
+    old_baselines = show_file(top, mb, b_rel, "--base")
+    if old_baselines is not None:
+        # The base's file is what the change is judged against: one that does not parse
+        # would read as "no keys" and make any change look clean.
+        parse_baselines_text(
+            old_baselines,
+            f"{b_rel} at {mb[:12]} (merge-base of {base_name})",
+            config.degradation_pct_max,
+            config.variance_pct_warn,
+        )
     inputs = CheckInputs(
         baselines_rel=b_rel,
         report_rel=r_rel,
-        old_baselines=show_file(top, mb, b_rel),
+        old_baselines=old_baselines,
         new_baselines=show_file(top, head_sha, b_rel),
         old_report=show_file(top, mb, r_rel),
         new_report=show_file(top, head_sha, r_rel),
@@ -514,6 +525,8 @@ def run_check(
     note = None
     if not deltas and all(i.status != FAIL for i in items):
         note = f"{b_rel} is the same at {mb[:12]} and {head_sha[:12]}: nothing to review"
+    elif old_baselines is None and inputs.new_baselines is not None:
+        note = f"{b_rel} does not exist at {mb[:12]}: every key is added by this change"
     return CheckReport(
         base=base_name,
         base_sha=base_sha,

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import click
 
-from benchgate import __version__
+from benchgate import __version__, fsutil
 from benchgate.cli.common import GuardedGroup
 
 
@@ -32,6 +32,7 @@ def main(ctx: click.Context, root: str | None) -> None:
       benchgate compare                   # verdicts of gates.md, exit 1 on FAIL
     """
     ctx.ensure_object(dict)["root"] = root
+    fsutil.on_lock_wait(lambda msg: click.echo(f"benchgate: {msg}", err=True))
 
 
 # Command registration: one import line per command module.
@@ -53,4 +54,12 @@ main.add_command(doctor)
 from benchgate.cli.refresh import baselines, check, refresh  # noqa: E402
 
 for _cmd in (refresh, check, baselines):
+    main.add_command(_cmd)
+from benchgate.cli.shard import merge, shards  # noqa: E402
+
+for _cmd in (shards, merge):
+    main.add_command(_cmd)
+from benchgate.cli.trend import dashboard, trend  # noqa: E402
+
+for _cmd in (trend, dashboard):
     main.add_command(_cmd)

@@ -18,7 +18,17 @@ from benchgate.cli.measure import (
     resolve_out_dir,
     run_options,
 )
+from benchgate.cli.shard import (
+    apply_shard,
+    class_line,
+    exact_pattern,
+    machine_option,
+    shard_options,
+)
 from benchgate.config import measure_settings
+from benchgate.errors import BenchgateError
+from benchgate.machine.classes import choose_for_machine
+from benchgate.run.discovery import discover, select
 
 
 @click.command()
@@ -41,6 +51,8 @@ from benchgate.config import measure_settings
 @ab_confirm_options
 @format_option(help="Output form; markdown is ready to post as a PR comment.")
 @out_dir_option
+@shard_options
+@machine_option
 @click.pass_context
 def ab(
     ctx: click.Context,
@@ -56,6 +68,9 @@ def ab(
     confirm: bool = False,
     confirm_runs: int = 10,
     confirm_time: float | None = None,
+    shard: str | None = None,
+    durations: str | None = None,
+    machine: str | None = None,
 ) -> None:
     """Measure the base revision and the working tree in the same job, judged by pairs.
 
@@ -77,7 +92,10 @@ def ab(
     instruction counts, paired like times; docs/measurements.md).
 
     Runs are saved in OUT_DIR/ab/base/ and OUT_DIR/ab/head/, the result in
-    OUT_DIR/ab/ab.json. Exit 1 when a paired verdict is FAIL or ERROR, 0 otherwise,
+    OUT_DIR/ab/ab.json. With --shard K/N only part K of the split of `benchgate shards`
+    is measured (durations from OUT_DIR's runs, or OUT_DIR/ab/head's). With machine
+    classes declared, the baselines are those of this machine's class (or --machine
+    NAME's). Exit 1 when a paired verdict is FAIL or ERROR, 0 otherwise,
     2 for bad input (not a git repository, unknown revision).
 
     \b
@@ -90,6 +108,21 @@ def ab(
     from benchgate.run.runner import sigterm_as_interrupt
 
     config = get_config(ctx)
+    choice = choose_for_machine(config, machine)
+    config = choice.config
+    ab_out = resolve_out_dir(config, out_dir)
+    if shard is not None:
+        chosen, _, shard_line = apply_shard(
+            select(discover(config), pattern), shard, durations, ab_out
+        )
+        if shard_line:
+            click.echo(shard_line, err=True)
+        if not chosen:
+            click.echo(f"shard {shard} is empty: nothing to measure")
+            return
+        pattern = exact_pattern([b.name for b in chosen])
+    elif durations is not None:
+        raise BenchgateError("only with --shard K/N", key="--durations")
     measures, per_bench = measure_settings(config, measure)
     cpu_list = parse_cpus(cpus if cpus is not None else config.cpus)
     display = _Display(live=sys.stderr.isatty())
@@ -102,7 +135,7 @@ def ab(
                 repeat=repeat,
                 pattern=pattern,
                 cpus=cpu_list,
-                out_dir=resolve_out_dir(config, out_dir),
+                out_dir=ab_out,
                 timeout=timeout,
                 env=_parse_env(env_pairs),
                 progress=display,
@@ -115,6 +148,9 @@ def ab(
             )
     finally:
         display.close()
+    said = class_line(choice, fmt)
+    if said is not None:
+        click.echo(said, err=fmt == "json")
     if fmt == "json":
         click.echo(dump_json(result.to_dict()))
     elif fmt == "markdown":

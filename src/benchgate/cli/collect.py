@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from benchgate.cli.common import get_config
+from benchgate.cli.measure import report_config
 
 
 @click.command()
@@ -31,12 +32,15 @@ def collect(ctx: click.Context, out_dir: str, results: str | None) -> None:
     \b
     OUT_DIR/bench/results/*.json, *.md, *.xml  the measurements (every run, reduced.json,
                                                report.md, JUnit)
-    OUT_DIR/bench/baselines.json               the baselines compared with
+    OUT_DIR/bench/baselines.json               the baselines compared with (with machine
+                                               classes: those of the runs' class)
     OUT_DIR/bench/report.md                    the methodology of the last refresh
     OUT_DIR/index.txt                          what was collected (sizes) and what was absent
 
     An absent piece is reported, never an error: collect runs after a gate that may
-    have failed half-way. Run it with `if: always()` (GitHub) or in after_script (GitLab).
+    have failed half-way. Run it with `if: always()` (GitHub) or in after_script
+    (GitLab). Only regular files are copied: a symbolic link (never followed) or a
+    special file is skipped and listed.
 
     \b
     Example:
@@ -47,6 +51,7 @@ def collect(ctx: click.Context, out_dir: str, results: str | None) -> None:
     config = get_config(ctx)
     dest = Path(out_dir).resolve()
     source = Path(results).resolve() if results else None
+    config = report_config(config, source or config.out_path)
     result = collect_artifacts(config, dest, source)
     n = len(result.collected)
     click.echo(
@@ -56,6 +61,8 @@ def collect(ctx: click.Context, out_dir: str, results: str | None) -> None:
         click.echo(f"  {c.dest} ({c.size:,} bytes)")
     for a in result.absent:
         click.echo(f"absent: {a.dest}: {a.why}")
+    for s in result.skipped:
+        click.echo(f"skipped: {s.dest}: {s.why}")
     for r in result.removed:
         click.echo(f"removed stale {r}")
     click.echo(f"index: {Path(out_dir) / 'index.txt'}")

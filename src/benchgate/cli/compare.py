@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from benchgate.baselines.file import load_baselines
+from benchgate.baselines.file import load_baselines, load_baselines_at
 from benchgate.cli.common import format_option, get_config
 from benchgate.cli.measure import (
     confirm_options,
@@ -17,7 +17,10 @@ from benchgate.cli.measure import (
     resolve_out_dir,
     run_confirmation,
 )
-from benchgate.judge.gate import gate
+from benchgate.cli.shard import class_line, machine_option
+from benchgate.judge.gate import gate, load_out_dir
+from benchgate.machine.classes import choose_for_runs
+from benchgate.render.ci import write_step_summary
 from benchgate.render.report import comparison_json, render_text
 
 
@@ -41,10 +44,24 @@ from benchgate.render.report import comparison_json, render_text
     help="Read baselines.json as it is at this git revision (in a PR: its base).",
 )
 @click.option(
+    "--baselines-missing-ok",
+    is_flag=True,
+    envvar="BENCHGATE_BASELINES_MISSING_OK",
+    help="With --baselines-rev: the file may be absent there (this change adds it); "
+    "then every metric is NEW. Without it, an absent file is an error. "
+    "Env: BENCHGATE_BASELINES_MISSING_OK=1.",
+)
+@click.option(
     "--github/--no-github",
     "github",
     default=None,
     help="GitHub annotations (default: on when GITHUB_ACTIONS=true).",
+)
+@click.option(
+    "--step-summary/--no-step-summary",
+    "step_summary",
+    default=None,
+    help="Append the verdict table to $GITHUB_STEP_SUMMARY (default: with --github).",
 )
 @click.option(
     "--junit",
@@ -54,6 +71,7 @@ from benchgate.render.report import comparison_json, render_text
     help="Also write JUnit XML to this file.",
 )
 @confirm_options
+@machine_option
 @click.pass_context
 def compare(
     ctx: click.Context,
@@ -62,18 +80,26 @@ def compare(
     fmt: str,
     allow: str | None,
     baselines_rev: str | None = None,
+    baselines_missing_ok: bool = False,
     github: bool | None = None,
+    step_summary: bool | None = None,
     junit: str | None = None,
     confirm: bool = False,
     confirm_runs: int = 10,
     confirm_time: float | None = None,
+    machine: str | None = None,
 ) -> None:
     """Compare the measurements with baselines.json and gate on the result.
 
     Uses OUT_DIR/reduced.json when it covers the runs on disk, else reduces by median
     in memory. Verdicts follow gates.md: PASS, IMPROVED, WARN, FAIL, NEW, MISSING,
     SKIPPED, ERROR. Exit 0 when nothing is FAIL, NEW, MISSING or ERROR; 1 otherwise;
-    2 for bad input.
+    2 for bad input. With --github (on under GITHUB_ACTIONS=true) it also prints the
+    annotations and appends the verdict table to $GITHUB_STEP_SUMMARY.
+
+    With machine classes declared ([tool.benchgate.machines]) the baselines are those
+    of the class the runs were made on (baselines.<class>.json), or of --machine NAME
+    (then only that class's runs are judged); the output says which.
 
     With --confirm, a WARN or FAIL whose confidence interval straddles its threshold
     (or that rests on fewer than 3 runs) is measured again: only its bench, up to
@@ -88,38 +114,45 @@ def compare(
     config = get_config(ctx)
     allowed = parse_allow(allow)
     d = resolve_out_dir(config, out_dir)
+    all_runs = load_out_dir(d)
+    choice = choose_for_runs(config, all_runs, machine)
+    config = choice.config
     baselines = None
     if baselines_path:
         baselines = load_baselines(
             Path(baselines_path), config.degradation_pct_max, config.variance_pct_warn
         )
     proposed: dict[str, float] = {}
-    if baselines_rev:
-        from benchgate.baselines.file import parse_baselines_text
-        from benchgate.gitutil import relpath, show_file, toplevel
-
-        top = toplevel(config.root)
-        rel = relpath(top, config.baselines_path)
-        text = show_file(top, baselines_rev, rel)
-        base_text = text if text is not None else "{}"
-        baselines = parse_baselines_text(
-            base_text,
-            f"{baselines_rev}:{rel}",
+    missing_note: str | None = None
+    if baselines_rev is not None:
+        at_rev = load_baselines_at(
+            config.root,
+            config.baselines_path,
+            baselines_rev,
+            baselines_missing_ok,
             config.degradation_pct_max,
             config.variance_pct_warn,
         )
+        if at_rev is None:
+            missing_note = (
+                f"{config.baselines} does not exist at {baselines_rev} "
+                "(--baselines-missing-ok): compared with no baselines, every metric is NEW"
+            )
+        baselines = at_rev or {}
         if config.baselines_path.exists():
             head = load_baselines(
                 config.baselines_path, config.degradation_pct_max, config.variance_pct_warn
             )
             proposed = {k: b.value for k, b in head.items() if k not in baselines}
-    result = gate(config, d, baselines)
+    result = gate(config, d, baselines, runs=choice.runs if choice.runs is not None else all_runs)
     if confirm:
         from benchgate.judge.gate import baseline_environment
 
         env = baseline_environment(config) if baselines is None else None
         result = run_confirmation(config, d, result, confirm_runs, confirm_time, env).gate
     comparison = result.comparison
+    if missing_note:
+        comparison.warnings.insert(0, missing_note)
     for v in comparison.verdicts:
         if v.key in proposed:
             v.proposed = proposed[v.key]
@@ -130,11 +163,17 @@ def compare(
 
         for line in github_annotations(comparison, allowed):
             click.echo(line)
+    if github if step_summary is None else step_summary:
+        # GitHub's summary page shows the whole table; annotations show only 10 per kind.
+        write_step_summary(comparison, os.environ, allowed)
     if junit:
         from benchgate.fsutil import atomic_write_text
         from benchgate.render.ci import junit_xml
 
         atomic_write_text(Path(junit), junit_xml(comparison, allowed))
+    said = class_line(choice, fmt) if baselines_path is None else None
+    if said is not None:
+        click.echo(said, err=fmt == "json")
     if fmt == "json":
         click.echo(dump_json(comparison_json(comparison, allowed)))
     elif fmt == "markdown":

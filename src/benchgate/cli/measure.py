@@ -12,16 +12,27 @@ from typing import Any
 import click
 
 from benchgate.cli.common import get_config, split_list
+from benchgate.cli.shard import apply_shard, machine_option, shard_options
 from benchgate.config import Config, measure_settings
 from benchgate.errors import BenchgateError
 from benchgate.judge.gate import load_out_dir, write_out_report
 from benchgate.judge.reduce import reduce_runs, write_reduced
 from benchgate.judge.stats import METHODS
+from benchgate.machine.classes import (
+    choose_for_runs,
+    class_named,
+    classify,
+    for_class,
+    machine_classes,
+    this_machine,
+)
 from benchgate.model import RunStatus, Status
 from benchgate.render.report import fmt_num
 from benchgate.run.discovery import discover, select
 from benchgate.run.measure import check_available, describe_scope, determinism_problems
+from benchgate.run.results import load_runs, out_dir_lock
 from benchgate.run.runner import Progress, RunOptions, run_benches
+from benchgate.run.shard import parse_shard
 
 
 def out_dir_option(f: Callable[..., object]) -> Callable[..., object]:
@@ -140,6 +151,48 @@ def run_confirmation(
     return result
 
 
+def recorded_class(config: Config, machine: str | None) -> str | None:
+    """The machine class a run records: ``--machine``, else the first class matching here.
+
+    A machine matching no declared class still measures (with a note): judging its runs
+    (compare, refresh) is where that is an error, with the machine's fingerprint.
+    """
+    classes = machine_classes(config)
+    if machine is not None:
+        return class_named(classes, machine).name
+    if not classes:
+        return None
+    cls = classify(this_machine(), classes)
+    if cls is None:
+        click.echo(
+            "note: this machine matches no declared machine class; its runs record none "
+            "(pass --machine NAME to record one)",
+            err=True,
+        )
+        return None
+    return cls.name
+
+
+def report_config(config: Config, out_dir: Path) -> Config:
+    """The config whose baselines report.md compares with: those of the runs' machine class.
+
+    When the class cannot be told (no runs, a machine of no class, several classes) the
+    report is still written, against the configured baselines; `compare` says why.
+    """
+    if not machine_classes(config):
+        return config
+    try:
+        return choose_for_runs(config, load_runs(out_dir), None).config
+    except BenchgateError:
+        return config
+
+
+def shard_record(shard: str, digest: str) -> dict[str, Any]:
+    """What a sharded run records in its command: K, N and the plan (merge checks it)."""
+    spec = parse_shard(shard)
+    return {"k": spec.k, "n": spec.n, "plan": digest}
+
+
 def _parse_env(pairs: tuple[str, ...]) -> dict[str, str]:
     out = {}
     for pair in pairs:
@@ -203,6 +256,8 @@ class _Display:
 @run_options
 @measure_option
 @confirm_options
+@shard_options
+@machine_option
 @click.pass_context
 def run(
     ctx: click.Context,
@@ -217,6 +272,9 @@ def run(
     confirm: bool = False,
     confirm_runs: int = 10,
     confirm_time: float | None = None,
+    shard: str | None = None,
+    durations: str | None = None,
+    machine: str | None = None,
 ) -> None:
     """Run the benches, each in a fresh subprocess, and keep every run.
 
@@ -233,6 +291,14 @@ def run(
 
     With --confirm, the runs are then compared with baselines.json and the benches
     whose WARN or FAIL is unsure are run again (see `benchgate compare --confirm`).
+
+    With --shard K/N only part K of a deterministic split into N parts runs, balanced
+    by the benches' recorded durations (see `benchgate shards`); `benchgate merge`
+    joins the parts. --machine NAME records the run as made on that machine class.
+
+    \b
+    Example (job 3 of an 8-job CI matrix):
+      benchgate run --repeat 5 --shard 3/8 --durations tests/bench/durations.json
     """
     from benchgate.machine.cpus import parse_cpus
 
@@ -242,13 +308,21 @@ def run(
         raise BenchgateError(
             "no benches found (add scripts there, or run `benchgate init`)", config.bench_path
         )
+    run_out = resolve_out_dir(config, out_dir)
+    benches, plan, shard_line = apply_shard(benches, shard, durations, run_out)
+    if shard_line:
+        click.echo(shard_line, err=True)
+    if not benches:
+        click.echo(f"shard {shard} is empty: nothing to run")
+        return
+    machine_class = recorded_class(config, machine)
     cpu_list = parse_cpus(cpus if cpus is not None else config.cpus)
     env = dict(config.env)
     env.update(_parse_env(env_pairs))
     measures, per_bench = measure_settings(config, measure)
     check_available(measures, per_bench, [b.name for b in benches])
     options = RunOptions(
-        out_dir=resolve_out_dir(config, out_dir),
+        out_dir=run_out,
         append=append,
         repeat=repeat,
         cpus=cpu_list,
@@ -259,6 +333,8 @@ def run(
         measure=measures,
         measure_per_bench=per_bench,
         calls=config.calls,
+        machine_class=machine_class,
+        shard=None if plan is None or shard is None else shard_record(shard, plan.digest),
     )
     display = _Display(live=sys.stderr.isatty())
     t0 = time.perf_counter()
@@ -266,7 +342,9 @@ def run(
         summary = run_benches(config, benches, options, display)
     finally:
         display.close()
-    report = write_out_report(config, options.out_dir)
+    for warning in summary.warnings:
+        click.echo(f"benchgate: warning: {warning}", err=True)
+    report = write_out_report(report_config(config, options.out_dir), options.out_dir)
     by_status = {s: sum(1 for r in summary.records if r.status is s) for s in RunStatus}
     click.echo(
         f"{len(summary.records)} runs of {len(benches)} benches "
@@ -278,6 +356,8 @@ def run(
     if confirm:
         from benchgate.judge.gate import baseline_environment, gate
 
+        if machine_class is not None:  # judge against the baselines of this machine's class
+            config = for_class(config, class_named(machine_classes(config), machine_class))
         try:
             before = gate(config, options.out_dir)
         except BenchgateError as exc:
@@ -320,10 +400,12 @@ def reduce(ctx: click.Context, out_dir: str | None, method: str, drop_disturbed:
     """
     config = get_config(ctx)
     d = resolve_out_dir(config, out_dir)
-    runs = load_out_dir(d)
-    reduced = reduce_runs(runs, method, drop_disturbed)
-    path = write_reduced(d, reduced)
-    write_out_report(config, d, reduced)
+    load_out_dir(d)  # a missing or bad out-dir fails here, before the lock creates anything
+    with out_dir_lock(d):  # reduced.json must cover exactly the runs on disk
+        runs = load_out_dir(d)
+        reduced = reduce_runs(runs, method, drop_disturbed)
+        path = write_reduced(d, reduced)
+        write_out_report(report_config(config, d), d, reduced)
     for m in reduced.metrics.values():
         s = m.spread
         click.echo(

@@ -9,10 +9,11 @@ import click
 
 from benchgate.cli.common import get_config
 from benchgate.config import load_config
+from benchgate.errors import BenchgateError
 from benchgate.judge.gate import gate, write_out_report
 from benchgate.judge.reduce import reduce_runs, write_reduced
 from benchgate.model import RunStatus, Status
-from benchgate.project.scaffold import init_project
+from benchgate.project.scaffold import init_project, sharded_ci_template
 from benchgate.render.report import render_text
 from benchgate.run.discovery import discover
 from benchgate.run.results import load_runs
@@ -27,8 +28,15 @@ from benchgate.run.runner import Progress, RunOptions, run_benches
     default=None,
     help="Also write a CI workflow running the gate.",
 )
+@click.option(
+    "--shards",
+    type=click.IntRange(min=1, max=256),
+    default=None,
+    metavar="N",
+    help="With --ci: the sharded layout, N shard jobs and one gate job (docs/sharding.md).",
+)
 @click.pass_context
-def init(ctx: click.Context, force: bool, ci: str | None) -> None:
+def init(ctx: click.Context, force: bool, ci: str | None, shards: int | None = None) -> None:
     """Scaffold the method's files in this project.
 
     Writes tests/bench/runner.py (accepts the method's command lines), an empty
@@ -38,11 +46,17 @@ def init(ctx: click.Context, force: bool, ci: str | None) -> None:
     \b
     Example:
       benchgate init --ci github
+      benchgate init --ci github --shards 8
       python tests/bench/runner.py --out-dir tests/reports/bench --append
     """
     config = get_config(ctx)
     extra: dict[Path, str] = {}
-    if ci:
+    if shards is not None and not ci:
+        raise BenchgateError("only with --ci github|gitlab", key="--shards")
+    if ci and shards is not None:
+        rel, text = sharded_ci_template(ci, shards, config=config)
+        extra[config.root / rel] = text
+    elif ci:
         from benchgate.render.ci import ci_template
 
         rel, text = ci_template(ci, config=config)

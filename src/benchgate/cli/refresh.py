@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import click
 
+from benchgate.baselines.history import HistoryEntry, baselines_log, working_file_problem
 from benchgate.cli.common import format_option, get_config, split_list
 from benchgate.cli.measure import out_dir_option, resolve_out_dir
+from benchgate.cli.shard import class_line, machine_option
 from benchgate.errors import BenchgateError
+from benchgate.judge.gate import load_out_dir
+from benchgate.machine.classes import (
+    choose_for_change,
+    choose_for_machine,
+    choose_for_runs,
+    machine_classes,
+)
 
 
 def _read_text(path: Path, missing: str | None) -> str:
@@ -85,6 +95,7 @@ def _read_text(path: Path, missing: str | None) -> str:
     help="Write the PR body there (default: print it).",
 )
 @out_dir_option
+@machine_option
 @click.pass_context
 def refresh(
     ctx: click.Context,
@@ -100,6 +111,7 @@ def refresh(
     dry_run: bool,
     pr_body: str | None,
     out_dir: str | None,
+    machine: str | None = None,
 ) -> None:
     """Refresh baselines.json from the runs in the out-dir, for a legitimate reason.
 
@@ -110,7 +122,9 @@ def refresh(
     runs, the runs mix environments, a unit differs, a key is noisy (unless
     --allow-noisy) or would move past its degradation threshold (unless
     --accept-regression). Then writes the methodology into report.md and prints the PR
-    title and body. Exit 0 done, 1 refused, 2 bad input.
+    title and body. With machine classes declared, the files are those of the class the
+    runs were made on (baselines.<class>.json, report.<class>.md), or of --machine NAME.
+    Exit 0 done, 1 refused, 2 bad input.
 
     \b
     Example:
@@ -132,7 +146,6 @@ def refresh(
         read_baseline_environment,
         render_report,
     )
-    from benchgate.judge.gate import load_out_dir
 
     config = get_config(ctx)
     if not reason:
@@ -151,10 +164,18 @@ def refresh(
         caveats=list(caveats),
         drop_disturbed=drop_disturbed,
     )
-    text = _read_text(
-        config.baselines_path, "not found (create it with `benchgate init`, or write {})"
-    )
     runs = load_out_dir(resolve_out_dir(config, out_dir))
+    choice = choose_for_runs(config, runs, machine)
+    config = choice.config
+    runs = choice.runs if choice.runs is not None else runs
+    if choice.cls is not None:
+        click.echo(choice.line())
+    if choice.cls is not None and not config.baselines_path.exists():
+        text = "{}\n"  # a class's first baselines: written by this refresh
+    else:
+        text = _read_text(
+            config.baselines_path, "not found (create it with `benchgate init`, or write {})"
+        )
     plan = plan_refresh(
         config, runs, text, options, previous_env=read_baseline_environment(config.report_path)
     )
@@ -225,6 +246,7 @@ def refresh(
     metavar="N",
     help="Rapid-edit window in days (default: rapid_edit_days in config, 7).",
 )
+@machine_option
 @click.pass_context
 def check(
     ctx: click.Context,
@@ -233,6 +255,7 @@ def check(
     fmt: str,
     evidence: str | None,
     rapid_days: int | None,
+    machine: str | None = None,
 ) -> None:
     """The reviewer checklist of a baselines refresh PR, from git.
 
@@ -241,7 +264,10 @@ def check(
     thresholds kept, no key removed, new notes for every changed value, report.md
     updated, no blanket shift, no unaccepted FAIL-level regression, no rapid edit, and
     with --evidence the new values against the runs. Commit first: HEAD is compared,
-    not the working tree. Exit 0 clean, 1 any violation, 2 bad input.
+    not the working tree. With machine classes declared, the files checked are those of
+    --machine NAME, else of the class whose files the change edits, else of the class
+    the --evidence runs were made on, else of this machine's class. Exit 0 clean, 1 any
+    violation, 2 bad input.
 
     \b
     Example:
@@ -257,7 +283,18 @@ def check(
 
     config = get_config(ctx)
     ev = Path(evidence).resolve() if evidence else None
+    changed = choose_for_change(config, base, head) if machine is None else None
+    if changed is not None:
+        choice = changed
+    elif ev is not None and machine is None and machine_classes(config):
+        choice = choose_for_runs(config, load_out_dir(ev), None)
+    else:
+        choice = choose_for_machine(config, machine)
+    config = choice.config
     report = run_check(config, base, head, ev, rapid_days)
+    said = class_line(choice, fmt)
+    if said is not None:
+        click.echo(said, err=fmt == "json")
     if fmt == "json":
         click.echo(render_check_json(report))
     elif fmt == "markdown":
@@ -289,24 +326,29 @@ def baselines() -> None:
 def log(ctx: click.Context, key: str | None, max_count: int | None, fmt: str) -> None:
     """The history of baselines.json from git: per commit, each key old -> new and why.
 
-    With KEY, only the commits that changed that key.
+    With KEY, only the commits that changed that key. A commit whose file would not pass
+    `compare` says why; when the working tree's file would not, the log is printed and
+    the command exits 2 with compare's error.
 
     \b
     Example:
       benchgate baselines log
       benchgate baselines log da_rs_encode.encode_MBps -n 5
     """
-    from benchgate.baselines.history import baselines_log
-
     config = get_config(ctx)
     entries = baselines_log(config, key, max_count)
-    if fmt == "json":
-        import json
+    _print_log(entries, key, config.baselines, fmt)
+    problem = working_file_problem(config)
+    if problem is not None:
+        raise problem
 
+
+def _print_log(entries: list[HistoryEntry], key: str | None, name: str, fmt: str) -> None:
+    if fmt == "json":
         click.echo(json.dumps([e.to_dict() for e in entries], indent=2, ensure_ascii=False))
         return
     if not entries:
-        click.echo("no commit changed " + (f"{key} in " if key else "") + config.baselines)
+        click.echo("no commit changed " + (f"{key} in " if key else "") + name)
         return
     from benchgate.baselines.review import delta_text, fmt_value
 

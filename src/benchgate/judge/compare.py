@@ -10,6 +10,7 @@ and a value within float rounding (1e-9 relative) of a threshold counts as on it
 from __future__ import annotations
 
 import math
+from collections.abc import Collection
 
 from benchgate.model import (
     Baseline,
@@ -103,6 +104,8 @@ def judge_metric(m: ReducedMetric, b: Baseline) -> Verdict:
 def _absent_verdict(key: str, b: Baseline, bench: BenchSummary | None) -> Verdict:
     if bench is None:
         status, reason = Status.MISSING, "its bench did not run"
+    elif key in bench.metric_errors:
+        status, reason = Status.ERROR, bench.metric_errors[key]
     elif bench.status is RunStatus.SKIPPED:
         status, reason = Status.SKIPPED, bench.reason or "skipped"
     elif bench.status is RunStatus.ERROR:
@@ -152,6 +155,9 @@ def compare(reduced: ReducedSet, baselines: dict[str, Baseline]) -> Comparison:
     # A bench that skipped or failed with no baseline key still gets a row: never silent.
     covered = {k.split(".", 1)[0] for k in baselines} | {m.bench for m in reduced.metrics.values()}
     for name, bench in reduced.benches.items():
+        for key, why in bench.metric_errors.items():
+            if key not in baselines:
+                verdicts.append(Verdict(key, Status.ERROR, None, None, None, None, reason=why))
         if name in covered or bench.status is RunStatus.OK:
             continue
         status = Status.SKIPPED if bench.status is RunStatus.SKIPPED else Status.ERROR
@@ -169,16 +175,42 @@ def compare(reduced: ReducedSet, baselines: dict[str, Baseline]) -> Comparison:
     return Comparison(verdicts=verdicts, method=reduced.method)
 
 
-def refresh_decision(comparison: Comparison) -> str:
-    """Section 4 of the method in one sentence: is a refresh warranted?"""
+# What to do about each non-numeric reason a gate fails: never a refresh.
+_NOT_A_REFRESH = {
+    Status.ERROR: "fix the benches that failed",
+    Status.MISSING: "measure the MISSING keys (or remove them in a reviewed change)",
+    Status.NEW: "add baselines for the NEW metrics in the change that introduces them "
+    "(`benchgate refresh --only KEY,...`)",
+}
+
+
+def refresh_decision(comparison: Comparison, allow: Collection[Status] | None = None) -> str:
+    """Section 4 of the method in one sentence: is a refresh warranted?
+
+    Never "no refresh needed" under a failed gate: when ERROR, MISSING or NEW verdicts
+    (not relaxed by ``allow``) fail it, the sentence says so and why a refresh is not the
+    answer to them.
+    """
     c = comparison.counts()
     fail = c[Status.FAIL]
+    blocking = [
+        s for s in _NOT_A_REFRESH if any(v.status is s for v in comparison.gating(set(allow or ())))
+    ]
     if fail:
         noun = "metric breaches" if fail == 1 else "metrics breach"
-        return (
+        text = (
             f"{fail} {noun} degradation: fix {'it' if fail == 1 else 'them'}, "
             "or refresh with a justified reason"
         )
+        if blocking:
+            text += "; besides, " + "; ".join(_NOT_A_REFRESH[s] for s in blocking)
+        return text
+    if blocking:
+        what = ", ".join(f"{c[s]} {s.label}" for s in blocking)
+        text = f"the gate failed on {what}, not on the numbers"
+        if Status.ERROR in blocking or Status.MISSING in blocking:
+            text += ": a refresh is not the answer"
+        return text + "; " + "; ".join(_NOT_A_REFRESH[s] for s in blocking)
     parts = [f"{c[Status.PASS]} within warn"]
     if c[Status.WARN]:
         parts.append(f"{c[Status.WARN]} past warn but within degradation")

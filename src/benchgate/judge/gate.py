@@ -20,7 +20,7 @@ from benchgate.judge.stats import noise
 from benchgate.model import Baseline, Comparison, ReducedSet, RunRecord, RunStatus
 from benchgate.render.report import render_out_report
 from benchgate.run.measure import determinism_problems
-from benchgate.run.results import REPORT_FILE, load_runs
+from benchgate.run.results import REPORT_FILE, load_runs, out_dir_lock
 
 MIN_RUNS = 5
 
@@ -137,9 +137,13 @@ def gate(
     out_dir: Path,
     baselines: dict[str, Baseline] | None = None,
     baseline_env: dict[str, Any] | None = None,
+    runs: dict[str, list[RunRecord]] | None = None,
 ) -> Gate:
-    """Load the out-dir, reduce (reduced.json or median in memory), compare, add warnings."""
-    runs = load_out_dir(out_dir)
+    """Load the out-dir, reduce (reduced.json or median in memory), compare, add warnings.
+
+    ``runs``: judge these (e.g. one machine class's) instead of every run in the out-dir.
+    """
+    runs = runs if runs is not None else load_out_dir(out_dir)
     reduced = current_reduced(out_dir, runs)
     if baselines is None:
         baselines = load_baselines(
@@ -152,18 +156,24 @@ def gate(
 
 
 def write_out_report(config: Config, out_dir: Path, reduced: ReducedSet | None = None) -> Path:
-    """(Re)write the out-dir's report.md from what is on disk, with verdicts if possible."""
-    runs = load_runs(out_dir)
-    reduced = reduced or current_reduced(out_dir, runs)
-    comparison: Comparison | None = None
-    note: str | None = None
-    try:
-        baselines = load_baselines(
-            config.baselines_path, config.degradation_pct_max, config.variance_pct_warn
-        )
-        comparison = compare_with_baselines(runs, reduced, baselines, baseline_environment(config))
-    except BenchgateError as exc:
-        note = f"No comparison: {exc}"
-    path = out_dir / REPORT_FILE
-    atomic_write_text(path, render_out_report(runs, reduced, comparison, note))
+    """(Re)write the out-dir's report.md from what is on disk, with verdicts if possible.
+
+    Under the out-dir's lock, so the report matches one consistent state of the runs.
+    """
+    with out_dir_lock(out_dir):
+        runs = load_runs(out_dir)
+        reduced = reduced or current_reduced(out_dir, runs)
+        comparison: Comparison | None = None
+        note: str | None = None
+        try:
+            baselines = load_baselines(
+                config.baselines_path, config.degradation_pct_max, config.variance_pct_warn
+            )
+            comparison = compare_with_baselines(
+                runs, reduced, baselines, baseline_environment(config)
+            )
+        except BenchgateError as exc:
+            note = f"No comparison: {exc}"
+        path = out_dir / REPORT_FILE
+        atomic_write_text(path, render_out_report(runs, reduced, comparison, note))
     return path

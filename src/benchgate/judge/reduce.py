@@ -65,6 +65,16 @@ def reduce_bench(
     metrics: dict[str, ReducedMetric] = {}
     for name in names:
         with_metric = [r for r in ok if name in r.metrics]
+        kinds = sorted(
+            {(r.metrics[name].unit, r.metrics[name].higher_is_better) for r in with_metric}
+        )
+        if len(kinds) > 1:
+            # Medians of ops/sec and ms together mean nothing: an ERROR, never a value.
+            seen = ", ".join(
+                f"{u!r} ({'higher' if hib else 'lower'} is better)" for u, hib in kinds
+            )
+            summary.metric_errors[f"{bench}.{name}"] = f"unit changed between runs: {seen}"
+            continue
         values = [r.metrics[name].value for r in with_metric]
         sample_cvs = [
             coefficient_of_variation(m.samples)
@@ -140,10 +150,12 @@ def load_reduced(out_dir: Path) -> ReducedSet | None:
         data = json.loads(path.read_text(encoding="utf-8"))
         if not isinstance(data, dict) or data.get("schema") != REDUCED_SCHEMA:
             raise ValueError(f'expected "schema": "{REDUCED_SCHEMA}"')
+        # As strict as the writer: NaN, zero or negative values are refused (model.from_dict).
         return ReducedSet.from_dict(data)
-    except (ValueError, KeyError, TypeError, OSError) as exc:
+    except (ValueError, KeyError, TypeError, OSError, RecursionError) as exc:
+        problem = "nested too deeply" if isinstance(exc, RecursionError) else str(exc)
         raise BenchgateError(
-            f"corrupt reduced file ({exc}); run `benchgate reduce` again", path
+            f"corrupt reduced file ({problem}); run `benchgate reduce` again", path
         ) from None
 
 

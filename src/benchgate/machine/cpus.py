@@ -17,7 +17,10 @@ from benchgate.errors import BenchgateError
 SYS_ROOT = Path("/")
 CPU_DIR = "sys/devices/system/cpu"
 
-_LIST_ITEM = re.compile(r"^(\d+)(?:-(\d+))?$")
+_LIST_ITEM = re.compile(r"^([0-9]+)(?:-([0-9]+))?$")
+# The largest CPU count a Linux kernel can be built for (NR_CPUS): a list naming a CPU
+# beyond it is a typo, and expanding it (0-99999999999) would exhaust memory.
+MAX_CPUS = 8192
 
 
 def read_sys(root: Path, rel: str) -> str | None:
@@ -45,7 +48,14 @@ def parse_cpu_list(text: str) -> list[int]:
             continue
         m = _LIST_ITEM.match(item)
         if not m:
-            raise ValueError(f"not a CPU or CPU range: {item!r}")
+            raise ValueError(f"not a CPU or CPU range: {item[:40]!r}")
+        # Checked on the digits first: int() of a 5,000-digit number is itself an error.
+        top = max((g for g in m.groups() if g), key=lambda g: (len(g.lstrip("0")), g))
+        if len(top.lstrip("0")) > 5 or int(top) >= MAX_CPUS:
+            raise ValueError(
+                f"CPU {top[:20]}{'...' if len(top) > 20 else ''} does not exist here "
+                f"(no Linux machine has more than {MAX_CPUS})"
+            )
         lo = int(m.group(1))
         hi = int(m.group(2)) if m.group(2) is not None else lo
         if hi < lo:

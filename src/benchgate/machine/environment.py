@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from benchgate.gitutil import head_state
 from benchgate.machine.cpus import (
     CPU_DIR,
     SYS_ROOT,
@@ -214,9 +215,12 @@ def _project_name(project_root: Path) -> str | None:
         data = tomllib.loads((Path(project_root) / "pyproject.toml").read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
-    name = (data.get("project") or {}).get("name") or (
-        (data.get("tool") or {}).get("poetry") or {}
-    ).get("name")
+    # Any of these tables may be something else in a broken file: never a traceback here.
+    project, tool = data.get("project"), data.get("tool")
+    poetry = tool.get("poetry") if isinstance(tool, dict) else None
+    name = project.get("name") if isinstance(project, dict) else None
+    if not name and isinstance(poetry, dict):
+        name = poetry.get("name")
     return normalize_name(name) if isinstance(name, str) else None
 
 
@@ -349,28 +353,8 @@ def governors(cpus: list[int] | None, root: Path = SYS_ROOT) -> dict[str, str] |
 
 def git_state(project_root: Path) -> dict[str, Any] | None:
     """The checkout's commit and whether tracked files have uncommitted changes."""
-    env = dict(os.environ, GIT_OPTIONAL_LOCKS="0")  # never take the index lock
-    try:
-        head = subprocess.run(
-            ["git", "-C", str(project_root), "rev-parse", "HEAD"],
-            capture_output=True,
-            text=True,
-            timeout=10,
-            env=env,
-        )
-        if head.returncode != 0 or not head.stdout.strip():
-            return None
-        status = subprocess.run(
-            ["git", "-C", str(project_root), "status", "--porcelain", "--untracked-files=no"],
-            capture_output=True,
-            text=True,
-            timeout=10,
-            env=env,
-        )
-    except (OSError, subprocess.SubprocessError):
-        return None
-    dirty = bool(status.stdout.strip()) if status.returncode == 0 else None
-    return {"commit": head.stdout.strip(), "dirty": dirty}
+    commit, dirty = head_state(project_root)
+    return None if commit is None else {"commit": commit, "dirty": dirty}
 
 
 # --------------------------------------------------------------------------- capture
@@ -405,6 +389,7 @@ def capture_environment(
         "python_implementation": platform.python_implementation(),
         "python_executable": sys.executable,
         "os": platform.platform(),
+        "arch": platform.machine() or None,  # what machine classes match on
         "cpu_model": cpu_model(root),
         "logical_cores": logical,
         "physical_cores": physical_cores(root),

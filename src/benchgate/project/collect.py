@@ -13,10 +13,16 @@
 Every piece is optional: an absent one is listed in index.txt and in the result, never an
 error, because collect runs after a gate that may have failed half-way. ``bench/`` mirrors
 the sources, so a stale copy left by an earlier collect is removed.
+
+Only regular files are copied, and no symbolic link is followed: artifacts are published,
+and a link planted in the out-dir (to ``/proc/self/environ``, to a key file) would publish
+the job's secrets. Links, FIFOs, devices and sockets are skipped and listed as skipped.
 """
 
 from __future__ import annotations
 
+import os
+import stat
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -49,6 +55,42 @@ class Absent:
 
 
 @dataclass
+class Skipped:
+    """A file left out on purpose (a symbolic link, a special file), and why."""
+
+    dest: str
+    source: Path
+    why: str
+
+
+class _NotRegular(Exception):
+    """The source is not a regular file reached without following a link."""
+
+
+def read_regular(path: Path) -> bytes:
+    """The bytes of ``path`` if it is a regular file, never following a symbolic link.
+
+    _NotRegular for a link, a FIFO, a device or a socket; OSError when it cannot be read.
+    The check is on the opened descriptor, so the file cannot be swapped in between.
+    """
+    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+    try:
+        fd = os.open(path, flags)
+    except OSError as exc:
+        if path.is_symlink():
+            raise _NotRegular("a symbolic link (not followed)") from None
+        raise exc
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise _NotRegular("not a regular file (a FIFO, device, socket or folder)")
+        with os.fdopen(fd, "rb", closefd=False) as fh:
+            return fh.read()
+    finally:
+        os.close(fd)
+
+
+@dataclass
 class CollectResult:
     """What one collect did; ``index`` is the index.txt written."""
 
@@ -57,6 +99,7 @@ class CollectResult:
     collected: list[Collected] = field(default_factory=list)
     absent: list[Absent] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
+    skipped: list[Skipped] = field(default_factory=list)
 
     @property
     def total_bytes(self) -> int:
@@ -76,13 +119,19 @@ def _files(n: int) -> str:
 
 
 def _result_sources(results_dir: Path) -> list[Path]:
-    """The out-dir's top-level artifacts (temp files of an interrupted write excluded)."""
+    """The out-dir's top-level artifacts (temp files of an interrupted write excluded).
+
+    Links and special files with an artifact's name are listed too: :func:`collect`
+    skips them and says so.
+    """
     if not results_dir.is_dir():
         return []
     return sorted(
         p
         for p in results_dir.iterdir()
-        if p.is_file() and p.suffix in RESULT_SUFFIXES and not p.name.startswith(".")
+        if p.suffix in RESULT_SUFFIXES
+        and not p.name.startswith(".")
+        and (p.is_symlink() or not p.is_dir())
     )
 
 
@@ -105,12 +154,21 @@ def collect(
         raise BenchgateError(
             "the artifact folder's bench/results is the results folder itself", out_dir
         )
+    for d in (out_dir, bench_dest, results_dest):
+        # Writing through a planted link would put the artifacts (and index.txt) anywhere.
+        if d.is_symlink():
+            raise BenchgateError("is a symbolic link: collect does not write through links", d)
     result = CollectResult(out_dir=out_dir, index=out_dir / INDEX_FILE)
     root = config.root
 
     def copy(src: Path, dest: str) -> bool:
         try:
-            data = src.read_bytes()
+            data = read_regular(src)
+        except _NotRegular as exc:
+            # Named by the link itself, not by where it points.
+            shown = f"{_shown(src.parent, root)}/{src.name}"
+            result.skipped.append(Skipped(dest, src, f"{shown}: {exc}"))
+            return False
         except OSError as exc:
             result.absent.append(Absent(dest, src, f"cannot be read: {exc.strerror or exc}"))
             return False
@@ -122,9 +180,10 @@ def collect(
         return True
 
     def single(src: Path, dest: str, why: str) -> None:
-        if src.is_file() and copy(src, dest):
+        present = src.is_file() or src.is_symlink()
+        if present and copy(src, dest):
             return
-        if not src.is_file():
+        if not present:
             result.absent.append(Absent(dest, src, f"{_shown(src, root)} {why}"))
         stale = out_dir / dest
         if stale.is_file():
@@ -143,12 +202,20 @@ def collect(
     )
 
     shown_results = _shown(results_dir, root)
-    sources = _result_sources(results_dir)
+    linked = results_dir.is_symlink()
+    if linked:
+        # A results folder that is itself a link could point at any folder of *.json files
+        # (credentials included): it is not followed either.
+        shown = f"{_shown(results_dir.parent, root)}/{results_dir.name}"
+        result.skipped.append(
+            Skipped("bench/results/", results_dir, f"{shown}: a symbolic link (not followed)")
+        )
+    sources = [] if linked else _result_sources(results_dir)
     copied: set[str] = set()
     for src in sources:
         if copy(src, f"bench/results/{src.name}"):
             copied.add(src.name)
-    if not results_dir.is_dir():
+    if not linked and not results_dir.is_dir():
         result.absent.append(
             Absent(
                 "bench/results/",
@@ -156,7 +223,7 @@ def collect(
                 f"{shown_results} does not exist (run `benchgate run` first)",
             )
         )
-    else:
+    elif not linked:
         runs = [p for p in sources if p.suffix == ".json" and p.name != REDUCED_FILE]
         if not runs:
             result.absent.append(
@@ -182,7 +249,11 @@ def collect(
     # bench/results/ mirrors the out-dir: drop what an earlier collect left behind.
     if results_dest.is_dir():
         for old in sorted(results_dest.iterdir()):
-            if old.is_file() and old.suffix in RESULT_SUFFIXES and old.name not in copied:
+            if (
+                (old.is_file() or old.is_symlink())
+                and old.suffix in RESULT_SUFFIXES
+                and old.name not in copied
+            ):
                 old.unlink()
                 result.removed.append(f"bench/results/{old.name}")
 
@@ -212,6 +283,12 @@ def render_index(result: CollectResult, config: Config, results_dir: Path, creat
     lines += ["", f"absent: {len(result.absent)}"]
     for a in result.absent:
         lines.append(f"  {a.dest}: {a.why}")
+    if result.skipped:
+        lines += [
+            "",
+            f"skipped (only regular files are copied, no link followed): {len(result.skipped)}",
+        ]
+        lines += [f"  {s.dest}: {s.why}" for s in result.skipped]
     if result.removed:
         lines += ["", f"removed (stale copies of an earlier collect): {len(result.removed)}"]
         lines += [f"  {r}" for r in result.removed]

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field
+from importlib import resources
 from pathlib import Path
 
 from benchgate.config import Config
+from benchgate.errors import BenchgateError
 from benchgate.fsutil import atomic_write_text
 
 RUNNER_TEMPLATE = '''#!/usr/bin/env python
@@ -161,3 +164,45 @@ def init_project(
         atomic_write_text(ignore, f"{current}{sep}{line}\n")
         result.gitignore_updated = True
     return result
+
+
+# The sharded CI layouts (`init --ci KIND --shards N`): template file, destination.
+SHARDED_TEMPLATES = {
+    "github": ("github-bench-sharded.yml", ".github/workflows/bench.yml"),
+    "gitlab": ("gitlab-bench-sharded.yml", ".gitlab-ci.bench.yml"),
+}
+MAX_SHARDS = 256  # GitHub's matrix limit
+# What the gate job does with a results store. Guarded by BENCHGATE_STORE in the template;
+# the command of the results store goes here when benchgate has one.
+STORE_STEP = (
+    "Record the merged runs into the results store at $BENCHGATE_STORE here "
+    "(the results-store command of your benchgate version; see docs/sharding.md)."
+)
+
+
+def sharded_ci_template(kind: str, shards: int, config: Config | None = None) -> tuple[str, str]:
+    """The sharded CI layout for ``kind`` with ``shards`` shard jobs: (destination, text).
+
+    A matrix (GitHub) or ``parallel:`` job (GitLab) of ``shards`` jobs each running
+    ``benchgate run --shard K/N``, and one gate job merging, comparing and reporting. With
+    ``config`` the project's own paths replace the defaults, as for the plain templates.
+    """
+    try:
+        name, dest = SHARDED_TEMPLATES[kind]
+    except KeyError:
+        raise BenchgateError(
+            f"unknown CI kind {kind!r} (choose from {', '.join(SHARDED_TEMPLATES)})", key="--ci"
+        ) from None
+    if not 1 <= shards <= MAX_SHARDS:
+        raise BenchgateError(f"must be between 1 and {MAX_SHARDS}, got {shards}", key="--shards")
+    text = (resources.files("benchgate.project") / "templates" / name).read_text(encoding="utf-8")
+    text = text.replace("__SHARD_LIST__", ", ".join(str(k) for k in range(1, shards + 1)))
+    text = text.replace("__SHARDS__", str(shards)).replace("__STORE_STEP__", STORE_STEP)
+    if config is not None:
+        defaults = project_paths(Config(root=config.root))
+        ours = project_paths(config)
+        swaps = {defaults[n]: ours[n] for n in defaults}
+        # One pass, longest first (as ci_template): a default may be a prefix of another.
+        pattern = re.compile("|".join(map(re.escape, sorted(swaps, key=len, reverse=True))))
+        text = pattern.sub(lambda m: swaps[m.group(0)], text)
+    return dest, text

@@ -309,10 +309,10 @@ def _footer(comparison: Comparison) -> str:
     )
 
 
-def _decision(comparison: Comparison) -> str:
+def _decision(comparison: Comparison, allow: Collection[Status] | None = None) -> str:
     from benchgate.judge.compare import refresh_decision
 
-    return f"_{refresh_decision(comparison)}_"
+    return f"_{refresh_decision(comparison, allow)}_"
 
 
 def format_markdown(comparison: Comparison, allow: Collection[Status] | None = None) -> str:
@@ -343,7 +343,7 @@ def format_markdown(comparison: Comparison, allow: Collection[Status] | None = N
             "</details>",
             "",
         ]
-    lines += [_decision(comparison), "", _footer(comparison)]
+    lines += [_decision(comparison, allow), "", _footer(comparison)]
     return "\n".join(lines) + "\n"
 
 
@@ -358,7 +358,7 @@ def step_summary(comparison: Comparison, allow: Collection[Status] | None = None
     if comparison.verdicts:
         lines += _table(_ordered(comparison.verdicts), failing)
         lines.append("")
-    lines += [_decision(comparison), "", _footer(comparison)]
+    lines += [_decision(comparison, allow), "", _footer(comparison)]
     return "\n".join(lines) + "\n"
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from typing import Any
 
 from benchgate.judge.compare import refresh_decision
@@ -100,7 +101,7 @@ def render_text(comparison: Comparison, allow: set[Status] | None = None) -> str
         lines.append(fmt.format(*r).rstrip())
     lines.append("")
     lines.append(summary_line(comparison, allow))
-    lines.append(refresh_decision(comparison))
+    lines.append(refresh_decision(comparison, allow))
     return "\n".join(lines) + "\n"
 
 
@@ -114,14 +115,53 @@ def comparison_json(comparison: Comparison, allow: set[Status] | None = None) ->
             "total": len(comparison.verdicts),
             "gate": "pass" if gate_passed(comparison, allow) else "fail",
             "method": comparison.method,
-            "decision": refresh_decision(comparison),
+            "decision": refresh_decision(comparison, allow),
             "warnings": comparison.warnings,
         },
     }
 
 
-def environment_rows(env: dict[str, Any]) -> list[tuple[str, str]]:
-    """The environment notes of a run as (label, value) rows."""
+def doctor_text(doctor: dict[str, Any], disturbed: int = 0, runs: int = 0) -> str:
+    """What the stored doctor block says, without claiming more than was checked.
+
+    "no warnings" alone only when every check could be made and no run was disturbed;
+    otherwise the checks not made (e.g. ``load (not sampled)``: the block stored with
+    each run skips the load sample) and the disturbed runs are named.
+    """
+    warns = [str(w) for w in doctor.get("warn_names") or []]
+    unchecked = []
+    for c in doctor.get("checks") or []:
+        if not isinstance(c, dict) or c.get("status") != "info":
+            continue
+        detail = str(c.get("detail") or "")
+        m = _NOT_CHECKED.search(detail)
+        if m:
+            unchecked.append(f"{c.get('check')} ({m.group(0)})")
+    if warns:
+        parts = ["WARN: " + ", ".join(warns)]
+    elif unchecked or disturbed:
+        parts = ["no warnings in the checks made"]
+    else:
+        parts = ["no warnings"]
+    if unchecked:
+        parts.append("not checked: " + ", ".join(unchecked))
+    if disturbed:
+        parts.append(f"{disturbed} of {runs} runs were disturbed by other processes")
+    return "; ".join(parts)
+
+
+# How a doctor check says it could not look (machine/doctor.py's details).
+_NOT_CHECKED = re.compile(r"not sampled|not readable here|not checked")
+
+
+def environment_rows(
+    env: dict[str, Any], disturbed: int = 0, runs: int = 0
+) -> list[tuple[str, str]]:
+    """The environment notes of a run as (label, value) rows.
+
+    ``disturbed`` of ``runs`` runs were disturbed: the Doctor row says so, so it never
+    reads "no warnings" over measurements other processes interfered with.
+    """
     git = env.get("git") or {}
     cpus = env.get("cpus")
     cpus_s = "all" if cpus in (None, "all") else ",".join(str(c) for c in cpus)
@@ -151,8 +191,7 @@ def environment_rows(env: dict[str, Any]) -> list[tuple[str, str]]:
     ]
     doctor = env.get("doctor")
     if isinstance(doctor, dict) and doctor.get("warn_names") is not None:
-        warns = doctor.get("warn_names") or []
-        rows.append(("Doctor", "no warnings" if not warns else "WARN: " + ", ".join(warns)))
+        rows.append(("Doctor", doctor_text(doctor, disturbed, runs)))
     return rows
 
 
@@ -178,7 +217,8 @@ def render_out_report(
     lines.append("")
     if latest is not None:
         lines += ["## Environment", "", "| | |", "| --- | --- |"]
-        for label, value in environment_rows(latest.env):
+        disturbed = sum(1 for r in runs if r.disturbed)
+        for label, value in environment_rows(latest.env, disturbed, len(runs)):
             lines.append(f"| {label} | {value} |")
         argv = latest.command.get("argv")
         if argv:

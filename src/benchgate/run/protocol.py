@@ -15,14 +15,15 @@ lines before it are fine. Two forms are accepted:
 from __future__ import annotations
 
 import json
-import math
 import re
 from dataclasses import dataclass, field
 from typing import Any, TypeGuard
 
 from benchgate.model import Measurement
+from benchgate.validate import clean_json, clean_text, finite, name_problem, positive_finite
 
 SKIP_EXIT_CODE = 77
+MAX_REASON = 300  # characters of a skip reason kept
 
 _TIME_UNITS = {
     "s": "s",
@@ -47,24 +48,105 @@ class BenchOutput:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-def last_json_object(text: str) -> dict[str, Any] | None:
-    """The last complete top-level JSON object in ``text`` (log lines around it ignored)."""
-    decoder = json.JSONDecoder()
-    found: dict[str, Any] | None = None
-    i = 0
-    n = len(text)
+# A string (escapes included; JSON strings never span lines) or a brace.
+_TOKEN = re.compile(r'"[^"\\\n]*(?:\\.[^"\\\n]*)*"|[{}]')
+# Deeper objects are refused before decoding (the decoder recurses once per level).
+MAX_DEPTH = 100
+# Only the end of the output is read: a bench's result is its last object.
+MAX_OUTPUT_CHARS = 16 * 2**20
+
+
+@dataclass
+class LastObject:
+    """The outcome of looking for the last JSON object, with the work it took."""
+
+    obj: dict[str, Any] | None
+    problem: str | None = None  # why no object was found, when something looked like one
+    tokens: int = 0  # strings and braces scanned
+    decoded_chars: int = 0  # characters handed to the JSON decoder
+
+
+def find_last_object(text: str) -> LastObject:
+    """The last complete JSON object in ``text`` (log lines around it ignored), in linear time.
+
+    A forward pass (strings and braces only, by a regular expression) pairs each ``}``
+    with its ``{``; candidates are decoded from the one that ends last backwards, the
+    outermost first, until one is a valid JSON object. Log lines with unbalanced braces
+    cannot hide a later object, and the decoder is handed at most a few times the scanned
+    length, so hostile output (megabytes of ``{``) costs linear time.
+
+    The pass starts on the last 64 KiB (from a line start: strings never span lines) and
+    widens fourfold only while the answer could be part of an object that began earlier
+    (an unmatched ``}`` after it), so the usual case -- the object at the end -- reads
+    only the end of a long log.
+    """
+    if len(text) > MAX_OUTPUT_CHARS:
+        text = text[-MAX_OUTPUT_CHARS:]
+    tokens = decoded = 0
+    window = _FIRST_WINDOW
     while True:
-        i = text.find("{", i)
-        if i < 0 or i >= n:
-            return found
+        begin = max(0, len(text) - window)
+        if begin:
+            begin = text.rfind("\n", 0, begin) + 1
+        result, settled = _scan(text, begin)
+        tokens += result.tokens
+        decoded += result.decoded_chars
+        if settled or begin == 0:
+            result.tokens, result.decoded_chars = tokens, decoded
+            return result
+        window *= 4
+
+
+_FIRST_WINDOW = 64 * 1024
+
+
+def _scan(text: str, begin: int) -> tuple[LastObject, bool]:
+    """find_last_object on ``text[begin:]``; settled when no earlier start can change it."""
+    result = LastObject(None)
+    spans: list[tuple[int, int, int]] = []  # (start, end, nesting depth inside)
+    opens: list[int] = []
+    below: list[int] = []  # deepest nesting seen under each open brace
+    stray = -1  # the last "}" with no "{" in the scanned part
+    for m in _TOKEN.finditer(text, begin):
+        result.tokens += 1
+        at = m.start()
+        c = text[at]
+        if c == "{":
+            opens.append(at)
+            below.append(0)
+        elif c == "}":
+            if not opens:
+                stray = at
+                continue
+            depth = below.pop() + 1
+            if below and below[-1] < depth:
+                below[-1] = depth
+            spans.append((opens.pop(), m.end(), depth))
+    decoder = json.JSONDecoder()
+    budget = 4 * (len(text) - begin) + 4096
+    for start, end, depth in reversed(spans):
+        settled = stray < start  # nothing after it can close an object begun before `begin`
+        if depth > MAX_DEPTH:
+            # The last object is too deep to read: say so rather than fall back to an older one.
+            result.problem = f"its last JSON object nests deeper than {MAX_DEPTH} levels"
+            return result, settled
+        if result.decoded_chars + (end - start) > budget:
+            result.problem = "its output is too tangled to find a JSON object"
+            return result, settled
+        result.decoded_chars += end - start
         try:
-            obj, end = decoder.raw_decode(text, i)
-        except json.JSONDecodeError:
-            i += 1
+            obj, _ = decoder.raw_decode(text[start:end])
+        except (ValueError, RecursionError):  # JSONDecodeError, or an int over 4300 digits
             continue
         if isinstance(obj, dict):
-            found = obj
-        i = end
+            result.obj = obj
+            return result, settled
+    return result, False
+
+
+def last_json_object(text: str) -> dict[str, Any] | None:
+    """The last complete top-level JSON object in ``text`` (log lines around it ignored)."""
+    return find_last_object(text).obj
 
 
 def infer_from_name(name: str) -> tuple[str, bool, bool]:
@@ -118,16 +200,21 @@ def _measurement(name: str, spec: Any) -> Measurement:
         spec = {"value": spec}
     if not isinstance(spec, dict):
         raise ValueError(f"metric {name!r} must be an object with a value")
-    value = spec.get("value")
-    if not _is_number(value) or not math.isfinite(value) or value <= 0:
-        raise ValueError(f"metric {name!r}: value must be a positive finite number, got {value!r}")
+    raw_value = spec.get("value")
+    value = positive_finite(raw_value)
+    if value is None:
+        shown = repr(raw_value)
+        shown = shown if len(shown) <= 40 else shown[:37] + "..."
+        raise ValueError(f"metric {name!r}: value must be a positive finite number, got {shown}")
     guessed_unit, guessed_hib, known = infer_from_name(name)
     unit = spec.get("unit")
     inferred = False
     if unit is None:
         unit, inferred = guessed_unit, True
-    elif not isinstance(unit, str) or not unit.strip():
-        raise ValueError(f"metric {name!r}: unit must be a non-empty string")
+    else:
+        problem = name_problem(unit, "unit")
+        if problem:
+            raise ValueError(f"metric {name!r}: {problem}")
     hib = spec.get("higher_is_better")
     if hib is None:
         from_unit = direction_from_unit(unit)
@@ -140,30 +227,42 @@ def _measurement(name: str, spec: Any) -> Measurement:
         raise ValueError(f"metric {name!r}: higher_is_better must be true or false")
     samples = spec.get("samples")
     if samples is not None:
-        if not isinstance(samples, list) or not all(
-            _is_number(s) and math.isfinite(s) for s in samples
-        ):
+        checked = [finite(s) for s in samples] if isinstance(samples, list) else [None]
+        if any(s is None for s in checked):
             raise ValueError(f"metric {name!r}: samples must be a list of finite numbers")
-        samples = [float(s) for s in samples]
+        samples = [s for s in checked if s is not None]
     return Measurement(
-        value=float(value), unit=unit, higher_is_better=hib, samples=samples, inferred=inferred
+        value=value, unit=unit, higher_is_better=hib, samples=samples, inferred=inferred
     )
 
 
+def _metric_name(name: str) -> str:
+    problem = name_problem(name, "metric name")
+    if problem:
+        raise ValueError(problem)
+    return name
+
+
 def parse_output(stdout: str) -> BenchOutput:
-    """Read a bench's stdout into metrics, a skip reason, or an error message."""
-    obj = last_json_object(stdout)
+    """Read a bench's stdout into metrics, a skip reason, or an error message.
+
+    Never raises: whatever a bench prints becomes that bench's result or its error.
+    """
+    found = find_last_object(stdout)
+    obj = found.obj
     if obj is None:
-        return BenchOutput(error="printed no JSON object on stdout")
+        return BenchOutput(error=found.problem or "printed no JSON object on stdout")
     if "skip" in obj:
         reason = obj["skip"]
-        return BenchOutput(skip=str(reason) if reason not in (None, True, "") else "skipped")
+        text = reason if isinstance(reason, str) else json.dumps(reason, default=str)[:300]
+        text = clean_text(text, MAX_REASON).strip()
+        return BenchOutput(skip=text if reason not in (None, True) and text else "skipped")
     try:
         if "metrics" in obj:
             raw = obj["metrics"]
             if not isinstance(raw, dict):
                 raise ValueError("'metrics' must be an object")
-            metrics = {str(k): _measurement(str(k), v) for k, v in raw.items()}
+            metrics = {_metric_name(k): _measurement(k, v) for k, v in raw.items()}
             extra = {k: v for k, v in obj.items() if k != "metrics"}
         elif "result" in obj:
             raw = obj["result"]
@@ -172,9 +271,9 @@ def parse_output(stdout: str) -> BenchOutput:
             metrics = {}
             for k, v in raw.items():
                 if _is_number(v):
-                    m = _measurement(str(k), {"value": v})
+                    m = _measurement(_metric_name(k), {"value": v})
                     m.inferred = True
-                    metrics[str(k)] = m
+                    metrics[k] = m
             extra = {k: v for k, v in obj.items() if k != "result"}
         else:
             return BenchOutput(error="its JSON has no 'metrics', 'result' or 'skip' field")
@@ -182,4 +281,4 @@ def parse_output(stdout: str) -> BenchOutput:
         return BenchOutput(error=str(exc))
     if not metrics:
         return BenchOutput(error="its JSON reports no numeric metric")
-    return BenchOutput(metrics=metrics, extra=extra)
+    return BenchOutput(metrics=metrics, extra=clean_json(extra))

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import re
 import resource
+import selectors
 import signal
 import subprocess
 import threading
@@ -23,20 +24,25 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
+import psutil
+
 from benchgate.config import Config
 from benchgate.model import RunRecord, RunStatus
 from benchgate.run.discovery import Bench
 from benchgate.run.measure import DEFAULT_CALLS, TIME_ONLY, execute_measures, measures_for
 from benchgate.run.protocol import SKIP_EXIT_CODE, parse_output
-from benchgate.run.results import (
-    REDUCED_FILE,
-    bench_file,
-    load_runs,
-    result_files,
-    write_bench_runs,
-)
+from benchgate.run.results import RunWriter, bench_file
 
 STDERR_TAIL_CHARS = 4000
+# Only the end of a bench's output matters (the last JSON object, the last stderr lines):
+# keep that much of each, so a bench printing gigabytes cannot exhaust memory.
+STDOUT_CAP = 16 * 2**20
+STDERR_CAP = 256 * 1024
+# After a bench exits, how long its pipes may stay open (a daemon it left behind) before
+# reading stops and the bench is judged on its own exit.
+EXIT_GRACE_S = 0.5
+_POLL_EXIT_S = 0.05
+_READ_CHUNK = 1 << 16
 
 
 @dataclass
@@ -55,6 +61,10 @@ class RunOptions:
     measure: tuple[str, ...] = TIME_ONLY
     measure_per_bench: dict[str, tuple[str, ...]] = field(default_factory=dict)
     calls: int = DEFAULT_CALLS  # calls of the smaller counting process
+    # The declared machine class this machine is (recorded in each run's environment).
+    machine_class: str | None = None
+    # --shard K/N: {"k", "n", "plan"} (recorded in each run's command, checked by merge).
+    shard: dict[str, Any] | None = None
 
 
 @dataclass
@@ -79,6 +89,7 @@ class RunSummary:
     files: list[Path]
     removed: list[Path]
     env: dict[str, Any]
+    warnings: list[str] = field(default_factory=list)  # e.g. result files restored from memory
 
 
 def _now() -> str:
@@ -155,12 +166,136 @@ def import_hint(last_line: str, root: Path) -> str | None:
     return None
 
 
-def _kill_group(proc: subprocess.Popen[str]) -> None:
-    """SIGKILL the bench's process group (its session), so its own children die too."""
+def _kill_tree(proc: subprocess.Popen[bytes]) -> None:
+    """SIGKILL the bench, its process group (its session) and every descendant still linked
+    to it, so a child that started its own session (a daemon) dies too."""
+    try:
+        descendants = psutil.Process(proc.pid).children(recursive=True)
+    except psutil.Error:
+        descendants = []
     try:
         os.killpg(proc.pid, signal.SIGKILL)
     except (ProcessLookupError, PermissionError):
         proc.kill()
+    for child in descendants:
+        try:
+            child.kill()
+        except psutil.Error:
+            pass
+
+
+def _close_pipes(proc: subprocess.Popen[bytes]) -> None:
+    for pipe in (proc.stdout, proc.stderr):
+        if pipe is not None:
+            pipe.close()
+
+
+class Tail:
+    """The last ``cap`` bytes of a stream (memory stays bounded whatever a bench prints)."""
+
+    def __init__(self, cap: int) -> None:
+        self.cap = cap
+        self.buf = bytearray()
+        self.total = 0
+
+    @property
+    def dropped(self) -> int:
+        """Bytes read but no longer kept."""
+        return self.total - min(self.total, self.cap)
+
+    def add(self, chunk: bytes) -> None:
+        self.buf += chunk
+        self.total += len(chunk)
+        if len(self.buf) > 2 * self.cap:  # trim in batches: amortised linear
+            del self.buf[: len(self.buf) - self.cap]
+
+    def text(self) -> str:
+        return bytes(self.buf[-self.cap :] if self.cap else b"").decode("utf-8", "replace")
+
+
+@dataclass
+class Captured:
+    """What a bench printed, and whether it outlived its timeout."""
+
+    stdout: Tail
+    stderr: Tail
+    timed_out: bool
+
+
+def _pidfd(pid: int) -> int | None:
+    try:
+        return os.pidfd_open(pid)  # readable when the process exits (Linux 5.3+)
+    except (AttributeError, OSError):
+        return None
+
+
+def capture_output(proc: subprocess.Popen[bytes], timeout: float) -> Captured:
+    """Read the bench's stdout and stderr until it exits, never past ``timeout`` seconds.
+
+    Pipes are read without blocking, so whatever holds them (a daemon the bench started
+    in its own session keeps them open forever) the deadline is kept: at the deadline the
+    bench's tree is killed and reading stops. Once the bench itself has exited, its pipes
+    get EXIT_GRACE_S to reach end of file; then reading stops and the bench is judged by
+    its own exit code and what it printed.
+    """
+    out, err = Tail(STDOUT_CAP), Tail(STDERR_CAP)
+    deadline = time.monotonic() + timeout
+    sel = selectors.DefaultSelector()
+    pidfd = _pidfd(proc.pid)
+    exit_by: float | None = None
+    timed_out = False
+    try:
+        for pipe, tail in ((proc.stdout, out), (proc.stderr, err)):
+            assert pipe is not None
+            os.set_blocking(pipe.fileno(), False)
+            sel.register(pipe.fileno(), selectors.EVENT_READ, tail)
+        if pidfd is not None:
+            sel.register(pidfd, selectors.EVENT_READ, None)
+        while any(key.data is not None for key in sel.get_map().values()):
+            now = time.monotonic()
+            if exit_by is None and pidfd is None and proc.poll() is not None:
+                exit_by = now + EXIT_GRACE_S
+            if exit_by is not None:
+                if now >= exit_by:
+                    break
+                wait = exit_by - now
+            elif now >= deadline:
+                timed_out = proc.poll() is None
+                break
+            else:
+                wait = deadline - now
+                if pidfd is None:
+                    wait = min(wait, _POLL_EXIT_S)  # no pidfd: poll for the exit
+            for key, _ in sel.select(wait):
+                if key.data is None:  # the pidfd: the bench exited
+                    sel.unregister(key.fd)
+                    proc.poll()
+                    exit_by = time.monotonic() + EXIT_GRACE_S
+                    continue
+                try:
+                    chunk = os.read(key.fd, _READ_CHUNK)
+                except BlockingIOError:
+                    continue
+                except OSError:
+                    chunk = b""
+                if chunk:
+                    key.data.add(chunk)
+                else:
+                    sel.unregister(key.fd)
+        if not timed_out:
+            try:
+                proc.wait(timeout=max(0.0, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                timed_out = True  # closed its output but kept running
+        if timed_out:
+            _kill_tree(proc)
+            proc.wait()
+    finally:
+        sel.close()
+        if pidfd is not None:
+            os.close(pidfd)
+        _close_pipes(proc)
+    return Captured(out, err, timed_out)
 
 
 def _children_cpu_seconds() -> float:
@@ -192,7 +327,6 @@ def execute(
     monitor = DisturbanceMonitor(options.cpus, options.disturbed_share)
     cpu0 = _children_cpu_seconds()
     monitor.start()
-    timed_out = False
     with sigterm_as_interrupt():
         try:
             with _pinned(options.cpus):
@@ -203,8 +337,6 @@ def execute(
                     stdin=subprocess.DEVNULL,
                     stdout=subprocess.PIPE,
                     stderr=subprocess.PIPE,
-                    text=True,
-                    errors="replace",
                     start_new_session=True,  # so a timeout kills the bench's own children too
                 )
         except OSError as exc:
@@ -220,20 +352,17 @@ def execute(
                 command=_command(bench, options),
             )
         try:
-            stdout, stderr = proc.communicate(timeout=options.timeout)
-        except subprocess.TimeoutExpired:
-            timed_out = True
-            _kill_group(proc)
-            stdout, stderr = proc.communicate()
+            captured = capture_output(proc, options.timeout)
         except BaseException:
             # Ctrl-C, SIGTERM (see sigterm_as_interrupt) or any error while waiting: the bench
             # is in its own session, so no terminal signal reaches it; kill its group and reap.
-            _kill_group(proc)
+            _kill_tree(proc)
             proc.wait()
-            for pipe in (proc.stdout, proc.stderr):
-                if pipe is not None:
-                    pipe.close()
+            _close_pipes(proc)
             raise
+        timed_out = captured.timed_out
+        stdout = captured.stdout.text()
+        stderr = captured.stderr.text()
     duration = time.perf_counter() - t0
     disturbance = monitor.stop(_children_cpu_seconds() - cpu0)
     record = RunRecord(
@@ -253,6 +382,11 @@ def execute(
         record.reason = f"timed out after {options.timeout:g} s"
         return record
     out = parse_output(stdout)
+    if out.error and captured.stdout.dropped:
+        out.error += (
+            f" (it printed {captured.stdout.total:,} bytes on stdout; "
+            f"only the last {STDOUT_CAP // 2**20} MiB are read)"
+        )
     if proc.returncode == SKIP_EXIT_CODE or (out.skip is not None and proc.returncode == 0):
         record.status = RunStatus.SKIPPED
         record.reason = out.skip or _last_line(stderr) or f"exit code {SKIP_EXIT_CODE}"
@@ -281,13 +415,16 @@ def _last_line(text: str) -> str | None:
 
 
 def _command(bench: Bench, options: RunOptions) -> dict[str, Any]:
-    return {
+    command: dict[str, Any] = {
         "argv": options.argv,
         "bench_argv": list(bench.argv),
         "cpus": options.cpus,
         "env": options.env,
         "timeout": options.timeout,
     }
+    if options.shard is not None:
+        command["shard"] = options.shard
+    return command
 
 
 def run_benches(
@@ -301,22 +438,24 @@ def run_benches(
     Without ``append`` the out-dir's earlier runs are replaced: each bench's file is
     rewritten by its first new run, and files of benches not run this time are removed
     at the end (only then, so an interrupted call still leaves complete files behind).
+    Writes go through RunWriter: concurrent calls on one out-dir lose nothing, and a
+    result file deleted mid-call (by a bench) is re-written from memory, with a warning.
     """
     from benchgate.machine.environment import capture_environment
 
     out_dir = options.out_dir
-    existing = load_runs(out_dir) if options.append else {}
+    writer = RunWriter(out_dir, options.append)
+    writer.start()  # a corrupt, unwritable or full out-dir stops us before measuring
     invocation = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6]
     # Without --cpus, record the CPUs we may use (e.g. under `taskset`): the bench inherits them.
     used = options.cpus
     if used is None and hasattr(os, "sched_getaffinity"):
         used = sorted(os.sched_getaffinity(0))
     env_record = capture_environment(config.root, used, options.env)
-    stored: dict[str, list[RunRecord]] = {b.name: list(existing.get(b.name, [])) for b in benches}
+    if options.machine_class:
+        env_record["machine_class"] = options.machine_class
     records: list[RunRecord] = []
     t0 = time.perf_counter()
-    out_dir.mkdir(parents=True, exist_ok=True)
-    written: set[Path] = set()
     # SIGTERM unwinds too, so a write it interrupts leaves no temp file behind.
     with sigterm_as_interrupt():
         for rnd in range(1, options.repeat + 1):
@@ -327,8 +466,7 @@ def run_benches(
                     progress(event)
                 record = execute(bench, config.root, options, invocation, env_record)
                 records.append(record)
-                stored[bench.name].append(record)
-                written.add(write_bench_runs(out_dir, bench.name, stored[bench.name]))
+                writer.add(record)
                 if progress:
                     progress(
                         Progress(
@@ -341,21 +479,12 @@ def run_benches(
                             record,
                         )
                     )
-    removed: list[Path] = []
-    stale_reduced = out_dir / REDUCED_FILE
-    if stale_reduced.exists():
-        # reduced.json no longer covers the runs on disk; compare would ignore it anyway.
-        stale_reduced.unlink()
-        removed.append(stale_reduced)
-    if not options.append:
-        for path in result_files(out_dir):
-            if path not in written:
-                path.unlink()
-                removed.append(path)
+    removed = writer.finish()
     return RunSummary(
         invocation=invocation,
         records=records,
-        files=sorted(written) or [bench_file(out_dir, b.name) for b in benches],
+        files=sorted(writer.written) or [bench_file(out_dir, b.name) for b in benches],
         removed=removed,
         env=env_record,
+        warnings=writer.warnings,
     )
