@@ -17,7 +17,7 @@ from benchgate.cli import main
 from benchgate.project.scaffold import RUNNER_TEMPLATE
 
 REPO = Path(__file__).resolve().parents[1]
-DOCS = [REPO / "README.md", *sorted((REPO / "docs").glob("*.md"))]
+DOCS = [REPO / "README.md", *sorted((REPO / "docs").rglob("*.md"))]
 
 
 def _runner_translate() -> object:

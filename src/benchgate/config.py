@@ -35,8 +35,9 @@ class Config:
     bench_dir: str = "tests/bench"
     patterns: list[str] = field(default_factory=lambda: ["*.py"])
     exclude: list[str] = field(default_factory=lambda: list(DEFAULT_EXCLUDE))
-    # Benches that are commands rather than scripts: name -> command (string or argv list).
-    commands: dict[str, str | list[str]] = field(default_factory=dict)
+    # Benches that are commands rather than scripts: name -> command (string or argv list),
+    # or a table {cmd, format, output} / {kind = "pytest", args} (see run/discovery.py).
+    commands: dict[str, str | list[str] | dict[str, Any]] = field(default_factory=dict)
     baselines: str = "tests/bench/baselines.json"
     report: str = "tests/bench/report.md"
     gates_md: str = "tests/GATES.md"
@@ -157,29 +158,55 @@ def _patterns(v: Any) -> list[str]:
     return out
 
 
-def _commands(v: Any) -> dict[str, str | list[str]]:
+def _argv_of(cmd: Any) -> list[str]:
+    if isinstance(cmd, str):
+        _text(cmd)
+        try:
+            argv = shlex.split(cmd)
+        except ValueError as exc:  # e.g. "No closing quotation"
+            raise _Bad(f"cannot be split into arguments: {exc}") from None
+    elif isinstance(cmd, list):
+        argv = _strings(cmd)
+    else:
+        raise _Bad(f"must be a string or an array of strings, got {_shown(cmd)}")
+    if not argv:
+        raise _Bad("empty command")
+    return argv
+
+
+def _command_table(spec: dict[str, Any]) -> dict[str, Any]:
+    # The table form ({cmd, format, output} or {kind = "pytest", args}); its keys and
+    # their combinations are checked where the bench is built (run.discovery).
+    unknown = sorted(set(spec) - {"cmd", "format", "output", "kind", "args"})
+    if unknown:
+        raise _Bad(f"unknown key {unknown[0]!r} (known: cmd, format, output, kind, args)")
+    for key, value in spec.items():
+        if key in ("cmd", "args"):
+            if key == "cmd" or value:
+                try:
+                    _argv_of(value)
+                except _Bad as exc:
+                    raise _Bad(f"{key}: {exc.problem}") from None
+        elif not isinstance(value, str):
+            raise _Bad(f"{key} must be a string, got {_shown(value)}")
+        else:
+            _text(value)
+    return spec
+
+
+def _commands(v: Any) -> dict[str, str | list[str] | dict[str, Any]]:
     if not isinstance(v, dict):
         raise _Bad(f"must be a table of name = command, got {_shown(v)}")
-    out: dict[str, str | list[str]] = {}
+    out: dict[str, str | list[str] | dict[str, Any]] = {}
     for name, cmd in v.items():
         if not _BENCH_NAME.match(name):
             raise _Bad("a bench name must be letters, digits, '_' or '-'", f"commands.{name}")
         try:
-            if isinstance(cmd, str):
-                _text(cmd)
-                try:
-                    argv = shlex.split(cmd)
-                except ValueError as exc:  # e.g. "No closing quotation"
-                    raise _Bad(f"cannot be split into arguments: {exc}") from None
-            elif isinstance(cmd, list):
-                argv = _strings(cmd)
-            else:
-                raise _Bad(f"must be a string or an array of strings, got {_shown(cmd)}")
-            if not argv:
-                raise _Bad("empty command")
+            out[name] = _command_table(cmd) if isinstance(cmd, dict) else cmd
+            if not isinstance(cmd, dict):
+                _argv_of(cmd)
         except _Bad as exc:
             raise _Bad(exc.problem, f"commands.{name}") from None
-        out[name] = cmd
     return out
 
 

@@ -362,6 +362,21 @@ class ReducedMetric:
         )
 
 
+def _metric_status(v: Any) -> dict[str, dict[str, str]]:
+    """A stored bench summary's metric_status: metric -> {status: error|skipped, reason}."""
+    out: dict[str, dict[str, str]] = {}
+    for name, st in _opt_obj(v, "metric_status").items():
+        st = _obj(st, f"metric_status.{name}")
+        status = st.get("status")
+        if status not in ("error", "skipped"):
+            raise ValueError(f"metric_status.{name}.status must be error or skipped")
+        out[str(name)] = {
+            "status": str(status),
+            "reason": clean_text(_text(st.get("reason"), "reason", optional=True)),
+        }
+    return out
+
+
 @dataclass
 class BenchSummary:
     """What became of one bench over all its runs."""
@@ -376,6 +391,9 @@ class BenchSummary:
     # Metrics that cannot be reduced (e.g. their unit changed between runs): key -> why.
     # They are ERROR verdicts, never values.
     metric_errors: dict[str, str] = field(default_factory=dict)
+    # Metrics the tool reported as failed or skipped in every run (an imported or pytest
+    # bench: one failing test is one ERROR row, not a lost bench): name -> {status, reason}.
+    metric_status: dict[str, dict[str, str]] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -401,6 +419,7 @@ class BenchSummary:
             status=RunStatus(status),
             reason=clean_text(_text(d.get("reason"), "reason", optional=True)) or None,
             metric_errors={_name(k, "metric key"): _text(v, "reason") for k, v in errors.items()},
+            metric_status=_metric_status(d.get("metric_status")),
             **counts,
         )
 

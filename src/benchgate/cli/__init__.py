@@ -55,6 +55,9 @@ from benchgate.cli.refresh import baselines, check, refresh  # noqa: E402
 
 for _cmd in (refresh, check, baselines):
     main.add_command(_cmd)
+from benchgate.cli.importer import import_  # noqa: E402
+
+main.add_command(import_)
 from benchgate.cli.shard import merge, shards  # noqa: E402
 
 for _cmd in (shards, merge):

@@ -102,7 +102,12 @@ def judge_metric(m: ReducedMetric, b: Baseline) -> Verdict:
 
 
 def _absent_verdict(key: str, b: Baseline, bench: BenchSummary | None) -> Verdict:
-    if bench is None:
+    failed = bench.metric_status.get(key.split(".", 1)[1]) if bench and "." in key else None
+    if failed is not None:
+        skipped = failed.get("status") == "skipped"
+        status = Status.SKIPPED if skipped else Status.ERROR
+        reason = failed.get("reason") or status.value
+    elif bench is None:
         status, reason = Status.MISSING, "its bench did not run"
     elif key in bench.metric_errors:
         status, reason = Status.ERROR, bench.metric_errors[key]
@@ -155,6 +160,20 @@ def compare(reduced: ReducedSet, baselines: dict[str, Baseline]) -> Comparison:
     # A bench that skipped or failed with no baseline key still gets a row: never silent.
     covered = {k.split(".", 1)[0] for k in baselines} | {m.bench for m in reduced.metrics.values()}
     for name, bench in reduced.benches.items():
+        for metric, failed in bench.metric_status.items():
+            if f"{name}.{metric}" in baselines:
+                continue  # judged above, with its baseline
+            verdicts.append(
+                Verdict(
+                    key=f"{name}.{metric}",
+                    status=Status.SKIPPED if failed.get("status") == "skipped" else Status.ERROR,
+                    baseline=None,
+                    current=None,
+                    unit=None,
+                    delta_pct=None,
+                    reason=failed.get("reason"),
+                )
+            )
         for key, why in bench.metric_errors.items():
             if key not in baselines:
                 verdicts.append(Verdict(key, Status.ERROR, None, None, None, None, reason=why))

@@ -62,6 +62,23 @@ def reduce_bench(
     names: list[str] = []
     for r in ok:
         names.extend(n for n in r.metrics if n not in names)
+    # A metric the tool reported as failed or skipped and never measured keeps that status;
+    # one that failed in some runs only is measured on the others, and the report says so.
+    sometimes: dict[str, list[str]] = {}
+    for r in ok:
+        for name, st in (r.extra.get("metric_status") or {}).items():
+            if not isinstance(st, dict):
+                continue
+            if name not in names:
+                summary.metric_status[str(name)] = {k: str(v) for k, v in st.items()}
+            else:
+                sometimes.setdefault(str(name), []).append(str(st.get("reason", "")))
+    if sometimes:
+        notes = [
+            f"{name} failed in {len(why)} of {len(ok)} runs ({why[-1]})"
+            for name, why in sometimes.items()
+        ]
+        summary.reason = "; ".join(filter(None, [summary.reason, *notes]))
     metrics: dict[str, ReducedMetric] = {}
     for name in names:
         with_metric = [r for r in ok if name in r.metrics]

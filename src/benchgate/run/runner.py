@@ -27,6 +27,7 @@ from typing import Any
 import psutil
 
 from benchgate.config import Config
+from benchgate.importers import command as formatted
 from benchgate.model import RunRecord, RunStatus
 from benchgate.run.discovery import Bench
 from benchgate.run.measure import DEFAULT_CALLS, TIME_ONLY, execute_measures, measures_for
@@ -320,6 +321,23 @@ def execute(
     """Run ``bench`` once in a fresh subprocess and return what it reported."""
     if measures_for(options, bench.name) != TIME_ONLY:  # counts, memory: run/measure.py
         return execute_measures(bench, root, options, invocation, env_record, execute)
+    argv, output = formatted.prepare(bench, root) if bench.format else (list(bench.argv), None)
+    try:
+        return _execute(bench, root, options, invocation, env_record, argv, output)
+    finally:
+        if bench.format:
+            formatted.cleanup(bench, output)
+
+
+def _execute(
+    bench: Bench,
+    root: Path,
+    options: RunOptions,
+    invocation: str,
+    env_record: dict[str, Any],
+    argv: list[str],
+    output: Path | None,
+) -> RunRecord:
     from benchgate.run.disturbance import DisturbanceMonitor
 
     started = _now()
@@ -331,7 +349,7 @@ def execute(
         try:
             with _pinned(options.cpus):
                 proc = subprocess.Popen(
-                    list(bench.argv),
+                    argv,
                     cwd=root,
                     env=child_env(options.env),
                     stdin=subprocess.DEVNULL,
@@ -381,7 +399,10 @@ def execute(
     if timed_out:
         record.reason = f"timed out after {options.timeout:g} s"
         return record
-    out = parse_output(stdout)
+    if bench.format and proc.returncode in bench.ok_exit_codes:
+        out = formatted.read_output(bench, stdout, output)
+    else:
+        out = parse_output(stdout)
     if out.error and captured.stdout.dropped:
         out.error += (
             f" (it printed {captured.stdout.total:,} bytes on stdout; "
@@ -391,7 +412,7 @@ def execute(
         record.status = RunStatus.SKIPPED
         record.reason = out.skip or _last_line(stderr) or f"exit code {SKIP_EXIT_CODE}"
         return record
-    if proc.returncode != 0:
+    if proc.returncode not in bench.ok_exit_codes:
         record.reason = f"exited with code {proc.returncode}"
         last = _last_line(stderr)
         if last:
@@ -402,6 +423,8 @@ def execute(
         return record
     if out.error:
         record.reason = out.error
+        if proc.returncode != 0:  # a format command that may exit non-zero (pytest: 1)
+            record.reason += f" (exit code {proc.returncode}: {_last_line(stderr) or ''})"
         return record
     record.status = RunStatus.OK
     record.metrics = out.metrics
