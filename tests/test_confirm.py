@@ -9,9 +9,16 @@ from pathlib import Path
 from click.testing import Result
 
 from benchgate.config import load_config
-from benchgate.judge.confirm import BUDGET, TIME, confirm_unsure, needs_confirmation
+from benchgate.judge.confirm import (
+    BUDGET,
+    SETTLED,
+    TIME,
+    confirm_loop,
+    confirm_unsure,
+    worth_confirming,
+)
 from benchgate.judge.gate import gate
-from benchgate.model import Status
+from benchgate.model import Interval, Status, Verdict
 from benchgate.run.results import load_runs
 from conftest import const_bench, write_baselines
 
@@ -126,7 +133,7 @@ def test_budget_and_time_limit(
     out = config.out_path
     before = gate(config, out)
     vm = next(v for v in before.comparison.verdicts if v.key == "vm.steps_per_sec")
-    assert vm.status is Status.FAIL and needs_confirmation(vm)
+    assert vm.status is Status.FAIL and worth_confirming(vm)
 
     result = confirm_unsure(config, out, before, budget_runs=2)
     assert result.extra_runs == {"vm": 2} and result.stopped == {"vm": BUDGET}
@@ -164,3 +171,36 @@ def test_run_confirm_without_baselines_says_so(
     r = cli("run", "--confirm")
     assert r.exit_code == 0
     assert "confirm: not possible" in r.output
+
+
+def _fail(key: str, unsure: bool) -> Verdict:
+    """A FAIL whose interval straddles the threshold (unsure) or lies past it (settled)."""
+    iv = Interval(0.80, 0.90, 0.95, "test") if unsure else Interval(0.70, 0.80, 0.95, "test")
+    v = Verdict(key, Status.FAIL, 100.0, 80.0, "ops", -20.0, True, 0.15, 0.05, n=5)
+    v.interval, v.unsure = iv, unsure
+    return v
+
+
+def test_confirm_loop_stops_each_bench_for_its_own_reason() -> None:
+    rounds: list[tuple[int, list[str]]] = []
+
+    def run_round(rnd: int, names: list[str]) -> list[str]:
+        rounds.append((rnd, names))
+        return names
+
+    def judge_again() -> dict[str, Verdict]:
+        # "a" settles after its first extra round; "b" stays unsure for ever.
+        return {"a.x": _fail("a.x", False), "b.y": _fail("b.y", True)}
+
+    loop = confirm_loop({"a": ["a.x"], "b": ["b.y"]}, run_round, judge_again, 3, lambda: False)
+    assert loop.stopped == {"a": SETTLED, "b": BUDGET}
+    assert loop.extra == {"a": 1, "b": 3}
+    assert rounds == [(1, ["a", "b"]), (2, ["b"]), (3, ["b"])]
+
+
+def test_confirm_loop_out_of_time_runs_nothing() -> None:
+    def run_round(rnd: int, names: list[str]) -> list[str]:
+        raise AssertionError("no round once the time is spent")
+
+    loop = confirm_loop({"a": ["a.x"]}, run_round, dict, 3, lambda: True)
+    assert loop.stopped == {"a": TIME} and loop.extra == {"a": 0} and loop.verdicts == {}

@@ -2,17 +2,12 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from benchgate.errors import BenchgateError
-from benchgate.machine import cpus as cpus_mod
 from benchgate.machine.cpus import (
-    apply_affinity,
     auto_cpus,
     available_cpus,
     core_groups,
@@ -22,7 +17,6 @@ from benchgate.machine.cpus import (
     parse_cpu_list,
     parse_cpus,
     physical_cores,
-    pin_preexec,
     smt_siblings,
 )
 
@@ -247,50 +241,6 @@ def test_smt_siblings_and_one_per_core(tmp_path: Path) -> None:
 
 
 # --------------------------------------------------------------------------- pinning
-
-
-needs_affinity = pytest.mark.skipif(
-    not hasattr(os, "sched_setaffinity"), reason="no CPU affinity on this platform"
-)
-
-
-@needs_affinity
-def test_apply_affinity_round_trip() -> None:
-    before = sorted(os.sched_getaffinity(0))
-    try:
-        apply_affinity(0, [before[-1]])
-        assert os.sched_getaffinity(0) == {before[-1]}
-    finally:
-        os.sched_setaffinity(0, before)
-    assert sorted(os.sched_getaffinity(0)) == before
-
-
-@needs_affinity
-def test_apply_affinity_refused() -> None:
-    with pytest.raises(BenchgateError, match="cannot pin to CPUs"):
-        apply_affinity(0, [100000])
-
-
-def test_apply_affinity_noop(monkeypatch: pytest.MonkeyPatch) -> None:
-    apply_affinity(0, None)
-    apply_affinity(0, [])
-    monkeypatch.delattr(cpus_mod.os, "sched_setaffinity", raising=False)
-    apply_affinity(0, [0])  # unsupported platform: nothing happens
-    assert pin_preexec([0]) is None
-
-
-@needs_affinity
-def test_pin_preexec_pins_the_child() -> None:
-    target = sorted(os.sched_getaffinity(0))[-1]
-    out = subprocess.run(
-        [sys.executable, "-c", "import os; print(sorted(os.sched_getaffinity(0)))"],
-        preexec_fn=pin_preexec([target]),
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    assert out.stdout.strip() == f"[{target}]"
-    assert pin_preexec(None) is None
 
 
 def test_this_machine() -> None:

@@ -11,20 +11,27 @@ from typing import Any
 
 import pytest
 
-from benchgate.machine.environment import (
-    capture_environment,
-    cpu_model,
+from benchgate.machine import environment
+from benchgate.machine.deps import (
     dependency_parity,
-    diff_environments,
-    fingerprint,
-    governors,
-    hypervisor,
     installed_distributions,
     lock_files,
-    lockfile_requirements,
+    locked_requirements,
+    project_name,
+    requirement_pin,
+    same_version,
 )
+from benchgate.machine.environment import capture_environment, diff_environments, fingerprint
+from benchgate.machine.sysinfo import cpu_model, governors, hypervisor
 
 CPU = "sys/devices/system/cpu"
+
+
+def lockfile_requirements(proj: Path) -> dict[str, str | None]:
+    """What the project's lock files pin, as capture_environment reads them."""
+    return locked_requirements(lock_files(proj), project_name(proj))
+
+
 CLICK = metadata.version("click")
 PSUTIL = metadata.version("psutil")
 
@@ -120,12 +127,10 @@ def test_capture_doctor_block_sees_the_bench_env(tmp_path: Path) -> None:
 
 
 def test_capture_survives_a_failing_doctor(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from benchgate.machine import doctor
-
     def boom(*args: Any, **kwargs: Any) -> Any:
         raise RuntimeError("broken check")
 
-    monkeypatch.setattr(doctor, "run_doctor", boom)
+    monkeypatch.setattr(environment, "run_doctor", boom)
     env = capture_environment(project(tmp_path), [0], {}, root=tmp_path / "nothing")
     assert env["doctor"] is None
     assert env["fingerprint"] == fingerprint(env)
@@ -529,3 +534,21 @@ def test_every_run_records_the_doctor_block(tmp_path: Path) -> None:
     doctor = run["env"]["doctor"]
     assert isinstance(doctor["warn_names"], list) and isinstance(doctor["checks"], list)
     assert "| Doctor |" in (out / "report.md").read_text()
+
+
+def test_requirements_are_read_with_markers_and_pep440(tmp_path: Path) -> None:
+    """packaging reads the lines: markers evaluated here, versions compared as versions."""
+    assert requirement_pin("Foo_Bar[x]==1.0 ; python_version >= '3'") == ("foo-bar", "1.0")
+    assert requirement_pin('winonly==2.0; sys_platform == "nonexistent-os"') is None
+    assert requirement_pin("ranged>=1,<2") == ("ranged", None)
+    assert requirement_pin("wild==1.*") == ("wild", None)
+    assert requirement_pin("pkg @ https://example.com/pkg.whl") == ("pkg", None)
+    assert requirement_pin("./local/path") is None
+    assert same_version("1.0", "1.0.0") and same_version("v2.1", "2.1")
+    assert not same_version("1.0", "1.0.1") and same_version("weird-x", "weird-x")
+    proj = tmp_path / "proj"
+    proj.mkdir()
+    (proj / "requirements.txt").write_text(
+        'click==8.1.7 --hash=sha256:abc  # pinned\nwinonly==2.0; sys_platform == "nonexistent-os"\n'
+    )
+    assert lockfile_requirements(proj) == {"click": "8.1.7"}

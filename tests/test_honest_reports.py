@@ -6,13 +6,13 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from benchgate.baselines.decision import refresh_decision
 from benchgate.baselines.refresh import RefreshOptions, plan_refresh
 from benchgate.baselines.refresh_report import checklist, command_lines, render_report
+from benchgate.ci import format_markdown, step_summary
 from benchgate.config import Config
-from benchgate.judge.compare import refresh_decision
 from benchgate.judge.reduce import reduce_runs
 from benchgate.model import Comparison, Status, Verdict
-from benchgate.render.ci import format_markdown, step_summary
 from benchgate.render.report import comparison_json, doctor_text, render_out_report, render_text
 from conftest import make_env, make_runs
 

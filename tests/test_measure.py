@@ -18,7 +18,7 @@ from benchgate.baselines.refresh import RefreshOptions, plan_refresh
 from benchgate.bench.api import Suite
 from benchgate.config import load_config, measure_settings
 from benchgate.errors import BenchgateError
-from benchgate.judge.confirm import needs_confirmation
+from benchgate.judge.confirm import worth_confirming
 from benchgate.judge.gate import gate
 from benchgate.judge.reduce import reduce_runs
 from benchgate.model import Measurement, RunRecord, RunStatus, Status
@@ -277,7 +277,7 @@ def test_zero_spread_reduce_compare_interval_and_confirm(project: Path) -> None:
     v = g.comparison.verdicts[0]
     assert v.status is Status.WARN and v.delta_pct == pytest.approx(1.0101, abs=1e-3)
     assert v.interval is not None and v.interval.low == v.interval.high  # zero width
-    assert v.unsure is False and not needs_confirmation(v)
+    assert v.unsure is False and not worth_confirming(v)
     assert not any("Noisy" in w or "Determinism" in w for w in g.comparison.warnings)
 
 
@@ -376,7 +376,7 @@ def test_keys_of_a_measurement_not_made_are_skipped_not_missing(project: Path) -
 def test_ci_templates_have_an_instruction_job_installing_valgrind() -> None:
     import yaml
 
-    from benchgate.render.ci import ci_template
+    from benchgate.project.ci_workflow import ci_template
 
     gh = yaml.safe_load(ci_template("github")[1])["jobs"]["instructions"]
     runs = "\n".join(s.get("run", "") for s in gh["steps"])

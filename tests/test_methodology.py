@@ -86,7 +86,7 @@ def test_report_contents(tmp_path: Path) -> None:
         "| Machine | bench1 |",
         "| CPU model | AMD EPYC 7B13 |",
         "| Cores | 8 logical, 4 physical |",
-        "| CPUs used | 2,3 |",
+        "| CPUs used | 2-3 |",
         "| Python | 3.12.3 (CPython) |",
         "`msgspec` 0.18.6",
         "`numpy` 1.26.4",

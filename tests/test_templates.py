@@ -19,9 +19,9 @@ import pytest
 import yaml
 from click.testing import Result
 
+from benchgate.ci import TEMPLATE_BASELINES, TEMPLATE_OUT_DIR, ci_template
 from benchgate.cli import main
 from benchgate.config import Config
-from benchgate.render.ci import TEMPLATE_BASELINES, TEMPLATE_OUT_DIR, ci_template
 from conftest import const_bench, git, write_baselines
 
 TEMPLATES = {kind: yaml.safe_load(ci_template(kind)[1]) for kind in ("github", "gitlab")}

@@ -306,7 +306,7 @@ def test_render_text_markdown_json() -> None:
     # A pipe in a key never splits a markdown row: the same number of cells as the header.
     evil = analyze(make_series(steps([(90, 1000.0), (10, 880.0)], seed=1), key="a|b`c"))
     row = next(ln for ln in render_markdown([evil], opts).splitlines() if ln.startswith("| a"))
-    assert row.startswith("| a\\|b'c | REGRESSION |")
+    assert row.startswith("| a\\|b`c | REGRESSION |")
     assert len(re.split(r"(?<!\\)\|", row)) == len(STATUS_HEAD) + 2
     doc = json.loads(render_json(trends, opts))
     assert doc["ok"] is False

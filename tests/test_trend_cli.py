@@ -21,9 +21,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import benchgate.store
+from benchgate.ci import ci_template
 from benchgate.cli import main
 from benchgate.errors import BenchgateError
-from benchgate.render.ci import ci_template
 from benchgate.store.series import Refresh, Series
 from benchgate.trend.analyze import analyze, is_date, parse_time
 from benchgate.trend.dashboard import build_site, page_data, script_json, slug

@@ -17,6 +17,7 @@ from typing import Any
 
 from benchgate.errors import BenchgateError
 from benchgate.run.measure import DEFAULT_CALLS, parse_measures
+from benchgate.selection import MetricRules, RuleError, parse_metric_rules
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -58,8 +59,14 @@ class Config:
     measure_per_bench: dict[str, str | list[str]] = field(default_factory=dict)
     # Calls of the smaller instruction-counting process (the other makes twice as many).
     calls: int = DEFAULT_CALLS
+    # [tool.benchgate.metrics.<bench>]: which metrics gate, renames, informational ones.
+    metrics: dict[str, MetricRules] = field(default_factory=dict)
+    # How `ab` makes each side importable: "pythonpath" (its tree first) or "venv" (built).
+    ab_build: str = "pythonpath"
     # Machine classes: name -> what identifies it (see benchgate.machine.classes).
     machines: dict[str, Any] = field(default_factory=dict)
+    # Results store URL (docs/store.md): sqlite, sqlite:///PATH, postgresql://..., off.
+    store: str | None = None
     source: Path | None = None  # the pyproject.toml read, if any
 
     def path(self, rel: str | Path) -> Path:
@@ -307,6 +314,23 @@ def _measure_per_bench(v: Any) -> dict[str, str | list[str]]:
     return dict(v)
 
 
+AB_BUILDS = ("pythonpath", "venv")
+
+
+def _metric_rules(v: Any) -> dict[str, MetricRules]:
+    try:
+        return parse_metric_rules(v)
+    except RuleError as exc:
+        raise _Bad(exc.problem, ".".join(p for p in ("metrics", exc.key) if p)) from None
+
+
+def _ab_build(v: Any) -> str:
+    v = _text(v)
+    if v not in AB_BUILDS:
+        raise _Bad(f"must be one of {', '.join(AB_BUILDS)}, got {v!r}")
+    return v
+
+
 # One check per setting: each returns the value to use or raises _Bad.
 _CHECKS: dict[str, Callable[[Any], Any]] = {
     "bench_dir": _path,
@@ -329,6 +353,9 @@ _CHECKS: dict[str, Callable[[Any], Any]] = {
     "measure": _measure,
     "measure_per_bench": _measure_per_bench,
     "calls": _integer(1, MAX_CALLS),
+    "metrics": _metric_rules,
+    "ab_build": _ab_build,
+    "store": _text,
 }
 
 

@@ -248,6 +248,69 @@ def file_log(
     return _log(top, [*args, "--end-of-options", check_rev(rev), "--", rel])
 
 
+def show_files(top: Path, specs: list[str]) -> dict[str, str | None]:
+    """Many ``rev:path`` contents in one git process (``git cat-file --batch``).
+
+    Each spec maps to its text (UTF-8, undecodable bytes replaced), or None when the
+    object does not exist. One process for hundreds of versions keeps history reads fast.
+    """
+    if not specs:
+        return {}
+    try:
+        r = subprocess.run(
+            ["git", "cat-file", "--batch"],
+            cwd=top,
+            input="".join(f"{s}\n" for s in specs).encode("utf-8"),
+            capture_output=True,
+        )
+    except FileNotFoundError:
+        raise BenchgateError("git is not installed (this command reads git history)") from None
+    if r.returncode != 0:
+        err = r.stderr.decode("utf-8", "replace")
+        raise BenchgateError(f"git cat-file failed: {last_line(err)}")
+    out: dict[str, str | None] = {}
+    data, pos = r.stdout, 0
+    for spec in specs:
+        nl = data.index(b"\n", pos)
+        header = data[pos:nl].decode("utf-8", "replace").split()
+        pos = nl + 1
+        if len(header) == 3 and header[1] == "blob":
+            size = int(header[2])
+            out[spec] = data[pos : pos + size].decode("utf-8", "replace")
+            pos += size + 1  # the content is followed by a newline
+        else:
+            out[spec] = None  # "<spec> missing", or not a blob
+    return out
+
+
+def object_ids(top: Path, specs: list[str]) -> dict[str, str | None]:
+    """The object id of each ``rev:path`` (None when absent), in one ``cat-file --batch-check``.
+
+    Cheap for thousands of commits: no content is read, and commits that share a version
+    of the file share its id.
+    """
+    if not specs:
+        return {}
+    try:
+        r = subprocess.run(
+            ["git", "cat-file", "--batch-check=%(objectname) %(objecttype)"],
+            cwd=top,
+            input="".join(f"{s}\n" for s in specs).encode("utf-8"),
+            capture_output=True,
+        )
+    except FileNotFoundError:
+        raise BenchgateError("git is not installed (this command reads git history)") from None
+    if r.returncode != 0:
+        err = r.stderr.decode("utf-8", "replace")
+        raise BenchgateError(f"git cat-file failed: {last_line(err)}")
+    lines = r.stdout.decode("utf-8", "replace").splitlines()
+    out: dict[str, str | None] = {}
+    for spec, line in zip(specs, lines, strict=False):
+        parts = line.split()
+        out[spec] = parts[0] if len(parts) == 2 and parts[1] == "blob" else None
+    return out
+
+
 def head_state(root: Path, timeout: float = 10.0) -> tuple[str | None, bool | None]:
     """The checkout's HEAD commit and whether tracked files have uncommitted changes.
 

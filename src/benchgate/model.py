@@ -104,6 +104,7 @@ class Status(str, Enum):
     MISSING = "missing"
     SKIPPED = "skipped"
     ERROR = "error"
+    INFO = "info"  # an informational metric (config `info`): shown, never gated
 
     @property
     def label(self) -> str:
@@ -120,6 +121,7 @@ STATUS_ORDER = [
     Status.SKIPPED,
     Status.IMPROVED,
     Status.PASS,
+    Status.INFO,
 ]
 
 # Statuses that make `compare` exit 1 (NEW and MISSING can be relaxed with --allow).
@@ -200,13 +202,17 @@ class RunRecord:
     disturbance: dict[str, Any] | None = None
     # Extra fields a bench reported (the in-the-wild form's case/params).
     extra: dict[str, Any] = field(default_factory=dict)
+    # Metrics whose own value was bad this run (0, negative, inf): name -> why.
+    metric_errors: dict[str, str] = field(default_factory=dict)
+    # Informational metrics (config `info`): name -> value as reported (bounded).
+    info: dict[str, Any] = field(default_factory=dict)
 
     @property
     def disturbed(self) -> bool:
         return bool(self.disturbance and self.disturbance.get("disturbed"))
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        d = {
             "run_id": self.run_id,
             "bench": self.bench,
             "invocation": self.invocation,
@@ -222,6 +228,12 @@ class RunRecord:
             "disturbance": self.disturbance,
             "extra": self.extra,
         }
+        # Only when present: run files without them read as before.
+        if self.metric_errors:
+            d["metric_errors"] = self.metric_errors
+        if self.info:
+            d["info"] = self.info
+        return d
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> RunRecord:
@@ -263,6 +275,14 @@ class RunRecord:
                 clean_json(_obj(disturbance, "disturbance")) if disturbance is not None else None
             ),
             extra=clean_json(_opt_obj(d.get("extra"), "extra")),
+            metric_errors={
+                _name(k, "metric name"): clean_text(_text(v, "metric_errors[]"))
+                for k, v in _opt_obj(d.get("metric_errors"), "metric_errors").items()
+            },
+            info={
+                _name(k, "metric name"): clean_json(v)
+                for k, v in _opt_obj(d.get("info"), "info").items()
+            },
         )
 
 
@@ -435,6 +455,9 @@ class ReducedSet:
     created: str = ""
     envs: list[dict[str, Any]] = field(default_factory=list)  # distinct environments seen
     dropped_disturbed: int = 0
+    # Informational metrics: key -> {"bench", "metric", "value", "n"} (value: the median
+    # when every run gave a finite number, else the latest value as reported).
+    info: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -446,6 +469,7 @@ class ReducedSet:
             "benches": {k: b.to_dict() for k, b in self.benches.items()},
             "metrics": {k: m.to_dict() for k, m in self.metrics.items()},
             "envs": self.envs,
+            "info": self.info,
         }
 
     @classmethod
@@ -478,6 +502,10 @@ class ReducedSet:
             created=_text(d.get("created", ""), "created"),
             envs=[_obj(e, "envs[]") for e in _list(envs, "envs")],
             dropped_disturbed=dropped,
+            info={
+                _name(k, "info key"): clean_json(_obj(v, f"info[{k!r}]"))
+                for k, v in _opt_obj(d.get("info"), "info").items()
+            },
         )
 
 
@@ -528,6 +556,14 @@ class Verdict:
     unsure: bool = False
     confirmed_runs: int = 0  # extra runs made by --confirm for this metric
     proposed: float | None = None  # value a PR proposes for a baseline it adds (--baselines-rev)
+    # A paired A/B verdict (`benchgate ab`) is a Verdict too: ``baseline`` and ``current``
+    # are the medians of the base and head runs, ``n`` the pairs, ``ratio`` the median of
+    # the per-pair ratios head/base (``delta_pct`` is its change in percent), and
+    # ``confirmed_runs`` the extra rounds of --confirm.
+    ratio: float | None = None
+    thresholds_from: str | None = None  # "baselines.json" or "config" (A/B)
+    baseline_verdict: Verdict | None = None  # the head's runs against baselines.json (A/B)
+    before: tuple[Status, bool] | None = None  # (status, unsure) before --confirm (A/B)
 
     @property
     def bench(self) -> str:
@@ -544,6 +580,7 @@ class Verdict:
         return self.status is Status.NEW and self.proposed is not None
 
     def to_dict(self) -> dict[str, Any]:
+        """The ``compare --format json`` form (A/B verdicts have their own, in ab.json)."""
         return {
             "key": self.key,
             "status": self.status.value,

@@ -14,15 +14,16 @@ as working directory and ``PYTHONPATH`` starting with ``<tree>/src`` (when the p
 has a src layout) and ``<tree>``. ``PYTHONPATH`` comes before site-packages and before
 the import hooks of editable installs, so each side imports its own source. This cannot
 help code that is only importable after a build step (compiled extensions, generated
-files): the base worktree is a plain checkout, never built. Submodules are not checked
-out in the worktree either.
+files): by default the base worktree is a plain checkout, never built; ``--build venv``
+(config ``ab_build = "venv"``, see ab.build) gives each side its own virtual environment
+installed from its tree as the project installs itself. Submodules are not checked out in
+the worktree either.
 """
 
 from __future__ import annotations
 
 import os
 import shutil
-import sys
 import tempfile
 import time
 import uuid
@@ -33,6 +34,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from benchgate.ab.build import SideBuild, pythonpath_build, side_env, venv_build
 from benchgate.baselines.file import load_baselines
 from benchgate.config import Config
 from benchgate.errors import BenchgateError
@@ -40,8 +42,10 @@ from benchgate.fsutil import atomic_write_json
 from benchgate.gitutil import git, head_state, last_line, resolve_rev, toplevel
 from benchgate.judge.compare import compare, judge, units_match
 from benchgate.judge.confidence import MIN_CI_RUNS, annotate, is_unsure
+from benchgate.judge.confirm import confirm_loop, worth_confirming
 from benchgate.judge.reduce import reduce_runs
 from benchgate.judge.stats import paired_median_ratio, paired_ratio_interval
+from benchgate.machine.environment import capture_environment
 from benchgate.model import (
     STATUS_ORDER,
     Baseline,
@@ -64,65 +68,69 @@ AB_SCHEMA = "benchgate.ab/1"
 AB_GATING = {Status.FAIL, Status.ERROR}
 
 
-@dataclass
-class ABMetric:
-    """One metric judged by its paired head/base ratios."""
+def paired_verdict(
+    key: str,
+    status: Status,
+    unit: str | None,
+    higher_is_better: bool | None,
+    degradation_pct_max: float,
+    variance_pct_warn: float,
+    thresholds_from: str,
+    **kw: Any,
+) -> Verdict:
+    """A metric judged by its paired head/base ratios, as a :class:`Verdict`.
 
-    key: str
-    status: Status
-    unit: str | None
-    higher_is_better: bool | None
-    degradation_pct_max: float
-    variance_pct_warn: float
-    thresholds_from: str  # "baselines.json" or "config"
-    ratio: float | None = None  # median of the per-pair ratios head/base
-    interval: Interval | None = None
-    unsure: bool = False
-    pairs: int = 0
-    base: float | None = None  # median of the base runs
-    head: float | None = None  # median of the head runs
-    reason: str | None = None
-    # The working tree's runs against baselines.json, when that file exists.
-    baseline_verdict: Verdict | None = None
-    # --confirm: rounds added for this metric's bench, and the verdict before them.
-    confirmed_pairs: int = 0
-    before: tuple[Status, bool] | None = None  # (status, unsure) after the first rounds
+    ``baseline``/``current`` are the medians of the base and head runs, ``n`` the number
+    of pairs; ``delta_pct`` follows ``ratio`` ((ratio - 1) * 100).
+    """
+    v = Verdict(
+        key,
+        status,
+        kw.pop("baseline", None),
+        kw.pop("current", None),
+        unit,
+        None,
+        higher_is_better,
+        degradation_pct_max,
+        variance_pct_warn,
+        thresholds_from=thresholds_from,
+        **kw,
+    )
+    set_ratio(v, v.ratio)
+    return v
 
-    @property
-    def bench(self) -> str:
-        return self.key.split(".", 1)[0]
 
-    @property
-    def delta_pct(self) -> float | None:
-        """The paired change in percent, (ratio - 1) * 100."""
-        return None if self.ratio is None else (self.ratio - 1) * 100
+def set_ratio(v: Verdict, ratio: float | None) -> None:
+    """Set a paired verdict's ratio and the delta it stands for."""
+    v.ratio = ratio
+    v.delta_pct = None if ratio is None else (ratio - 1) * 100
 
-    def to_dict(self) -> dict[str, Any]:
-        bv = self.baseline_verdict
-        return {
-            "key": self.key,
-            "status": self.status.value,
-            "unit": self.unit,
-            "higher_is_better": self.higher_is_better,
-            "degradation_pct_max": self.degradation_pct_max,
-            "variance_pct_warn": self.variance_pct_warn,
-            "thresholds_from": self.thresholds_from,
-            "ratio": self.ratio,
-            "delta_pct": self.delta_pct,
-            "interval": self.interval.to_dict() if self.interval else None,
-            "unsure": self.unsure,
-            "pairs": self.pairs,
-            "base": self.base,
-            "head": self.head,
-            "reason": self.reason,
-            "baselines": bv.to_dict() if bv is not None else None,
-            "confirmed_pairs": self.confirmed_pairs,
-            "before": (
-                {"status": self.before[0].value, "unsure": self.before[1]}
-                if self.before is not None
-                else None
-            ),
-        }
+
+def ab_metric_dict(v: Verdict) -> dict[str, Any]:
+    """One metric of ab.json (its own field names: base, head, pairs, confirmed_pairs)."""
+    bv = v.baseline_verdict
+    return {
+        "key": v.key,
+        "status": v.status.value,
+        "unit": v.unit,
+        "higher_is_better": v.higher_is_better,
+        "degradation_pct_max": v.degradation_pct_max,
+        "variance_pct_warn": v.variance_pct_warn,
+        "thresholds_from": v.thresholds_from,
+        "ratio": v.ratio,
+        "delta_pct": v.delta_pct,
+        "interval": v.interval.to_dict() if v.interval else None,
+        "unsure": v.unsure,
+        "pairs": v.n,
+        "base": v.baseline,
+        "head": v.current,
+        "reason": v.reason,
+        "baselines": bv.to_dict() if bv is not None else None,
+        "confirmed_pairs": v.confirmed_runs,
+        "before": (
+            {"status": v.before[0].value, "unsure": v.before[1]} if v.before is not None else None
+        ),
+    }
 
 
 @dataclass
@@ -134,7 +142,7 @@ class ABResult:
     head_commit: str | None
     head_dirty: bool
     repeat: int
-    metrics: list[ABMetric]
+    metrics: list[Verdict]  # paired verdicts (ratio set where both sides measured)
     base_runs: dict[str, list[RunRecord]]
     head_runs: dict[str, list[RunRecord]]
     out_dir: Path  # <out-dir>/ab, holding base/ and head/
@@ -144,6 +152,7 @@ class ABResult:
     # --confirm: bench -> why its extra rounds stopped (settled, budget spent, time limit).
     confirm_stopped: dict[str, str] = field(default_factory=dict)
     confirm_budget: int = 0  # the most extra rounds a bench could get (0: no --confirm)
+    builds: list[SideBuild] = field(default_factory=list)  # how each side was made importable
 
     def counts(self) -> dict[Status, int]:
         out = {s: 0 for s in STATUS_ORDER}
@@ -151,7 +160,7 @@ class ABResult:
             out[m.status] += 1
         return out
 
-    def gating(self) -> list[ABMetric]:
+    def gating(self) -> list[Verdict]:
         """Metrics whose paired verdict fails the PR (FAIL or ERROR)."""
         return [m for m in self.metrics if m.status in AB_GATING]
 
@@ -164,7 +173,7 @@ class ABResult:
             "head_commit": self.head_commit,
             "head_dirty": self.head_dirty,
             "repeat": self.repeat,
-            "metrics": [m.to_dict() for m in self.metrics],
+            "metrics": [ab_metric_dict(m) for m in self.metrics],
             "summary": {
                 **{s.value: counts[s] for s in STATUS_ORDER},
                 "total": len(self.metrics),
@@ -179,6 +188,7 @@ class ABResult:
                 ),
             },
             "files": {"base": str(self.out_dir / "base"), "head": str(self.out_dir / "head")},
+            "builds": {b.side: b.to_dict() for b in self.builds},
         }
 
 
@@ -217,26 +227,7 @@ def base_worktree(top: Path, commit: str) -> Iterator[Path]:
 # --- running ----------------------------------------------------------------------------
 
 
-def import_path(tree: Path) -> list[str]:
-    """What each side puts first on PYTHONPATH: ``<tree>/src`` if it exists, then ``<tree>``."""
-    paths = []
-    if (tree / "src").is_dir():
-        paths.append(str(tree / "src"))
-    paths.append(str(tree))
-    return paths
-
-
-def side_env(base_env: dict[str, str], tree: Path) -> dict[str, str]:
-    """The benchmark env vars of one side, with its own tree first on PYTHONPATH."""
-    env = dict(base_env)
-    rest = env.get("PYTHONPATH", os.environ.get("PYTHONPATH", ""))
-    env["PYTHONPATH"] = os.pathsep.join([*import_path(tree), *([rest] if rest else [])])
-    return env
-
-
 def _env_record(root: Path, options: RunOptions) -> dict[str, Any]:
-    from benchgate.machine.environment import capture_environment
-
     used = options.cpus
     if used is None and hasattr(os, "sched_getaffinity"):
         used = sorted(os.sched_getaffinity(0))
@@ -257,6 +248,25 @@ class _Side:
     options: RunOptions
     env_record: dict[str, Any]
     runs: dict[str, list[RunRecord]] = field(default_factory=dict)
+
+
+def _open_side(
+    name: str,
+    tree: Path,
+    benches: dict[str, Bench],
+    options: RunOptions,
+    env: dict[str, str] | None = None,
+) -> _Side:
+    """One side of the A/B: its own out-dir (``<ab>/<name>``, emptied), env and record.
+
+    ``env``: the side's benchmark env vars as its build made them (ab.build); default:
+    its tree first on PYTHONPATH.
+    """
+    env = env if env is not None else side_env(options.env, tree)
+    opts = replace(options, out_dir=options.out_dir / name, env=env)
+    opts.out_dir.mkdir(parents=True, exist_ok=True)
+    _clear_results(opts.out_dir)
+    return _Side(name, tree, benches, opts, _env_record(tree, opts))
 
 
 def _run_one(side: _Side, bench: Bench, invocation: str) -> RunRecord:
@@ -337,7 +347,7 @@ def _judge_all(
     base: _Side,
     head: _Side,
     baselines: dict[str, Baseline] | None,
-) -> tuple[list[ABMetric], list[str]]:
+) -> tuple[list[Verdict], list[str]]:
     head_red = reduce_runs(head.runs)
     base_red = reduce_runs(base.runs) if base.runs else None
     by_baseline: dict[str, Verdict] = {}
@@ -345,7 +355,7 @@ def _judge_all(
         cmp = compare(head_red, baselines)
         annotate(cmp, head_red, baselines)
         by_baseline = {v.key: v for v in cmp.verdicts}
-    out: list[ABMetric] = []
+    out: list[Verdict] = []
     dropped = 0
     for name in head.benches:
         summary = head_red.benches.get(name)
@@ -354,7 +364,9 @@ def _judge_all(
         if summary.status is not RunStatus.OK:
             deg, warn, hib, src = _thresholds(name, baselines, config)
             status = Status.SKIPPED if summary.status is RunStatus.SKIPPED else Status.ERROR
-            out.append(ABMetric(name, status, None, None, deg, warn, src, reason=summary.reason))
+            out.append(
+                paired_verdict(name, status, None, None, deg, warn, src, reason=summary.reason)
+            )
             continue
         base_summary = base_red.benches.get(name) if base_red else None
         head_keys = [k for k, m in head_red.metrics.items() if m.bench == name]
@@ -362,7 +374,7 @@ def _judge_all(
             m = head_red.metrics[key]
             deg, warn, b_hib, src = _thresholds(key, baselines, config)
             hib = b_hib if b_hib is not None else m.higher_is_better
-            row = ABMetric(
+            row = paired_verdict(
                 key,
                 Status.NEW,
                 m.unit,
@@ -370,7 +382,7 @@ def _judge_all(
                 deg,
                 warn,
                 src,
-                head=m.value,
+                current=m.value,
                 baseline_verdict=by_baseline.get(key),
             )
             out.append(row)
@@ -385,7 +397,7 @@ def _judge_all(
                 else:
                     row.reason = "metric absent at the base revision"
                 continue
-            row.base = bm.value
+            row.baseline = bm.value
             pairs, last_b, last_h = _pairs_for(name, m.metric, base, head)
             total = min(len(base.runs.get(name, [])), len(head.runs.get(name, [])))
             dropped += total - len(pairs)
@@ -398,8 +410,9 @@ def _judge_all(
                 row.status = Status.ERROR
                 row.reason = f"unit changed: base reports {mb.unit!r}, head {mh.unit!r}"
                 continue
-            row.status, row.ratio, row.interval, row.unsure = judge_pairs(pairs, hib, deg, warn)
-            row.pairs = len(pairs)
+            row.status, ratio, row.interval, row.unsure = judge_pairs(pairs, hib, deg, warn)
+            set_ratio(row, ratio)
+            row.n = len(pairs)
         if base_red is not None:
             gone = [
                 k
@@ -410,7 +423,7 @@ def _judge_all(
                 deg, warn, hib, src = _thresholds(key, baselines, config)
                 bm = base_red.metrics[key]
                 out.append(
-                    ABMetric(
+                    paired_verdict(
                         key,
                         Status.MISSING,
                         bm.unit,
@@ -418,7 +431,7 @@ def _judge_all(
                         deg,
                         warn,
                         src,
-                        base=bm.value,
+                        baseline=bm.value,
                         reason="reported at the base revision, not any more",
                     )
                 )
@@ -427,7 +440,7 @@ def _judge_all(
         warnings.append(
             f"{dropped} rounds left out of the pairs: one side failed or did not report the metric"
         )
-    few = [r.key for r in out if 0 < r.pairs < MIN_CI_RUNS]
+    few = [r.key for r in out if 0 < r.n < MIN_CI_RUNS]
     if few:
         warnings.append(
             f"No interval for {len(few)} metrics with fewer than {MIN_CI_RUNS} pairs "
@@ -436,80 +449,97 @@ def _judge_all(
     return out, warnings
 
 
-def metric_worth_confirming(m: ABMetric) -> bool:
-    """:func:`benchgate.judge.confirm.worth_confirming` for a paired verdict."""
-    from benchgate.judge.confirm import worth_confirming
+class _Interleaved:
+    """The two sides of one A/B and the rounds run on them, base and head alternating."""
 
-    if m.ratio is None:
-        return False
-    return worth_confirming(
-        m.status,
-        m.interval,
-        m.pairs,
-        m.higher_is_better,
-        m.degradation_pct_max,
-        m.variance_pct_warn,
-    )
+    def __init__(
+        self,
+        config: Config,
+        base: _Side,
+        head: _Side,
+        baselines: dict[str, Baseline] | None,
+        progress: Callable[[Progress], None] | None,
+        t0: float,
+    ) -> None:
+        self.config = config
+        self.base = base
+        self.head = head
+        self.baselines = baselines
+        self.progress = progress
+        self.t0 = t0
+        self.invocation = (
+            "ab-"
+            + datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S")
+            + "-"
+            + uuid.uuid4().hex[:6]
+        )
+        self.warnings: list[str] = []  # of the last judging
 
+    def _report(self, label: str, i: int, n: int, rnd: int, rounds: int, rec: Any = None) -> None:
+        if self.progress:
+            elapsed = time.perf_counter() - self.t0
+            self.progress(Progress(label, i, n, rnd, rounds, elapsed, rec))
 
-def _confirm(
-    metrics: list[ABMetric],
-    head_benches: list[Bench],
-    base_benches: dict[str, Bench],
-    run_round: Callable[[int, list[Bench]], None],
-    rejudge: Callable[[], list[ABMetric]],
-    repeat: int,
-    budget: int,
-    deadline: float | None,
-) -> tuple[list[ABMetric], dict[str, str]]:
-    """More interleaved rounds for the benches whose paired verdicts are worth confirming.
+    def round(self, rnd: int, names: list[str], rounds: int) -> list[str]:
+        """One run of each bench on each side; which side goes first alternates by round.
 
-    A round runs each still-unsettled bench once on each side (the side that goes first
-    keeps alternating); after it every metric is judged again on all its pairs. A bench
-    stops when none of its metrics is worth confirming any more, after ``budget`` more
-    rounds, or when ``deadline`` (a ``time.perf_counter()`` value) has passed. Returns the
-    final metrics, with ``confirmed_pairs`` and ``before`` set on those the rounds were
-    made for, and why each confirmed bench stopped.
-    """
-    from benchgate.judge.confirm import BUDGET, SETTLED, TIME
+        Alternating cancels order effects (a warm cache, a CPU that boosts for the first
+        process). Returns ``names``: every bench ran.
+        """
+        base_first = rnd % 2 == 1
+        for i, name in enumerate(names, 1):
+            order: list[tuple[_Side, Bench]] = [(self.head, self.head.benches[name])]
+            bb = self.base.benches.get(name)
+            if bb is not None:
+                pair = [(self.base, bb), *order]
+                order = pair if base_first else pair[::-1]
+            for side, bench in order:
+                label = f"{bench.name} ({side.name})"
+                self._report(label, i, len(names), rnd, rounds)
+                record = _run_one(side, bench, self.invocation)
+                self._report(label, i, len(names), rnd, rounds, record)
+        return names
 
-    before = {m.key: (m.status, m.unsure) for m in metrics}
-    targets: dict[str, list[str]] = {}
-    for m in metrics:
-        if m.bench in base_benches and metric_worth_confirming(m):
-            targets.setdefault(m.bench, []).append(m.key)
-    active = [b for b in head_benches if b.name in targets]
-    extra = {b.name: 0 for b in active}
-    stopped: dict[str, str] = {}
-    rnd = repeat
-    while active:
-        if deadline is not None and time.perf_counter() >= deadline:
-            for b in active:
-                stopped[b.name] = TIME
-            break
-        rnd += 1
-        run_round(rnd, active)
-        for b in active:
-            extra[b.name] += 1
-        metrics = rejudge()
-        by_key = {m.key: m for m in metrics}
-        for b in list(active):
-            if not any(k in by_key and metric_worth_confirming(by_key[k]) for k in targets[b.name]):
-                stopped[b.name] = SETTLED
-                active.remove(b)
-            elif extra[b.name] >= budget:
-                stopped[b.name] = BUDGET
-                active.remove(b)
-    # Like `compare --confirm`: the metrics the rounds were made for say so; the bench's
-    # other metrics simply have more pairs.
-    for m in metrics:
-        if m.key in before and m.key in targets.get(m.bench, ()):
-            m.confirmed_pairs = extra[m.bench]
-            m.before = before[m.key]
-    return metrics, stopped
+    def judge(self) -> list[Verdict]:
+        """Every metric judged on all its pairs (and the warnings of this judging)."""
+        verdicts, self.warnings = _judge_all(self.config, self.base, self.head, self.baselines)
+        return verdicts
 
+    def confirm(
+        self, verdicts: list[Verdict], repeat: int, budget: int, deadline: float | None
+    ) -> tuple[list[Verdict], dict[str, str]]:
+        """``--confirm``: more rounds for the benches whose paired verdicts are worth it.
 
-# --- the whole thing --------------------------------------------------------------------
+        One loop for every confirmation (:func:`benchgate.judge.confirm.confirm_loop`):
+        a bench stops when settled, after ``budget`` more rounds, or at ``deadline`` (a
+        ``time.perf_counter()`` value). The metrics the rounds were made for get
+        ``confirmed_runs`` (extra pairs) and ``before``; the bench's other metrics simply
+        have more pairs.
+        """
+        before = {v.key: (v.status, v.unsure) for v in verdicts}
+        targets: dict[str, list[str]] = {}
+        for v in verdicts:
+            if v.bench in self.base.benches and worth_confirming(v):
+                targets.setdefault(v.bench, []).append(v.key)
+        latest = verdicts
+
+        def judge_again() -> dict[str, Verdict]:
+            nonlocal latest
+            latest = self.judge()
+            return {v.key: v for v in latest}
+
+        loop = confirm_loop(
+            targets,
+            lambda rnd, names: self.round(repeat + rnd, names, repeat + budget),
+            judge_again,
+            budget,
+            lambda: deadline is not None and time.perf_counter() >= deadline,
+        )
+        for v in latest:
+            if v.key in targets.get(v.bench, ()):
+                v.confirmed_runs = loop.extra[v.bench]
+                v.before = before[v.key]
+        return latest, loop.stopped
 
 
 def run_ab(
@@ -528,6 +558,8 @@ def run_ab(
     measure: tuple[str, ...] = TIME_ONLY,
     measure_per_bench: dict[str, tuple[str, ...]] | None = None,
     calls: int = DEFAULT_CALLS,
+    build: str | None = None,
+    build_cache: Path | None = None,
 ) -> ABResult:
     """Measure ``base_rev`` and the working tree interleaved; judge each metric by pairs.
 
@@ -546,6 +578,10 @@ def run_ab(
 
     ``measure``, ``measure_per_bench`` and ``calls`` say what each side's runs measure
     (:mod:`benchgate.run.measure`): instruction counts are paired like times.
+
+    ``build`` (default: config ``ab_build``) is how each side is made importable:
+    ``pythonpath`` or ``venv`` (ab.build: its own virtual environment, cached in
+    ``build_cache``); ``builds`` of the result says how each side was made.
     """
     if repeat < 1:
         raise BenchgateError("must be at least 1", key="--repeat")
@@ -571,82 +607,57 @@ def run_ab(
     if dirty:
         warnings.append("The working tree has uncommitted changes: head = the working tree")
 
+    mode = build or config.ab_build
+    if mode not in ("pythonpath", "venv"):
+        raise BenchgateError(f"must be pythonpath or venv, got {mode!r}", key="--build")
+
+    def make_build(name: str, tree: Path, at: str | None, is_dirty: bool) -> SideBuild:
+        if mode == "venv":
+            return venv_build(name, tree, at, is_dirty, bench_env, build_cache)
+        return pythonpath_build(name, tree, bench_env)
+
     with base_worktree(top, commit) as wt:
         base_root = wt / root.relative_to(top)
+        builds = [
+            make_build("base", base_root, commit, False),
+            make_build("head", root, head_commit, dirty is not False),
+        ]
+        if mode == "venv":  # script benches run with each side's own interpreter
+            head_benches = select(discover(config, python=builds[1].python), pattern)
         try:
-            found = discover(rerooted(config, base_root), python=sys.executable)
+            found = discover(rerooted(config, base_root), python=builds[0].python)
         except BenchgateError as exc:
             warnings.append(f"Benches at the base revision could not be discovered: {exc}")
             found = []
         wanted = {b.name for b in head_benches}
         base_benches = {b.name: b for b in found if b.name in wanted}
 
-        def side(name: str, tree: Path, benches: dict[str, Bench]) -> _Side:
-            opts = RunOptions(
-                out_dir=ab_dir / name,
-                append=True,
-                repeat=repeat,
-                cpus=cpus,
-                timeout=timeout if timeout is not None else config.timeout,
-                env=side_env(bench_env, tree),
-                argv=argv,
-                disturbed_share=config.disturbed_share,
-                measure=measure,
-                measure_per_bench=dict(measure_per_bench or {}),
-                calls=calls,
-            )
-            opts.out_dir.mkdir(parents=True, exist_ok=True)
-            _clear_results(opts.out_dir)
-            return _Side(name, tree, benches, opts, _env_record(tree, opts))
-
-        base = side("base", base_root, base_benches)
-        head = side("head", root, {b.name: b for b in head_benches})
-        invocation = (
-            "ab-"
-            + datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S")
-            + "-"
-            + uuid.uuid4().hex[:6]
+        options = RunOptions(
+            out_dir=ab_dir,
+            append=True,
+            repeat=repeat,
+            cpus=cpus,
+            timeout=timeout if timeout is not None else config.timeout,
+            env=bench_env,
+            argv=argv,
+            disturbed_share=config.disturbed_share,
+            metric_rules=config.metrics,
+            measure=measure,
+            measure_per_bench=dict(measure_per_bench or {}),
+            calls=calls,
         )
-
-        def one_round(rnd: int, benches: list[Bench], rounds: int) -> None:
-            # Alternate which side goes first each round, so order effects cancel out.
-            base_first = rnd % 2 == 1
-            for i, hb in enumerate(benches, 1):
-                order: list[tuple[_Side, Bench]] = [(head, hb)]
-                bb = base_benches.get(hb.name)
-                if bb is not None:
-                    order = [(base, bb), (head, hb)] if base_first else [(head, hb), (base, bb)]
-                for s, bench in order:
-                    label = f"{bench.name} ({s.name})"
-                    if progress:
-                        elapsed = time.perf_counter() - t0
-                        progress(Progress(label, i, len(benches), rnd, rounds, elapsed))
-                    record = _run_one(s, bench, invocation)
-                    if progress:
-                        elapsed = time.perf_counter() - t0
-                        progress(Progress(label, i, len(benches), rnd, rounds, elapsed, record))
-
+        base = _open_side("base", base_root, base_benches, options, builds[0].env)
+        head = _open_side("head", root, {b.name: b for b in head_benches}, options, builds[1].env)
+        ab = _Interleaved(config, base, head, baselines, progress, t0)
+        names = [b.name for b in head_benches]
         for rnd in range(1, repeat + 1):
-            one_round(rnd, head_benches, repeat)
-        metrics, more = _judge_all(config, base, head, baselines)
+            ab.round(rnd, names, repeat)
+        metrics = ab.judge()
         stopped: dict[str, str] = {}
         if confirm_rounds > 0:
-
-            def rejudge() -> list[ABMetric]:
-                nonlocal more
-                judged, more = _judge_all(config, base, head, baselines)
-                return judged
-
-            metrics, stopped = _confirm(
-                metrics,
-                head_benches,
-                base_benches,
-                lambda rnd, benches: one_round(rnd, benches, repeat + confirm_rounds),
-                rejudge,
-                repeat,
-                confirm_rounds,
-                None if confirm_time is None else time.perf_counter() + confirm_time,
-            )
+            deadline = None if confirm_time is None else time.perf_counter() + confirm_time
+            metrics, stopped = ab.confirm(metrics, repeat, confirm_rounds, deadline)
+        more = ab.warnings
 
     warnings.extend(more)
     for s in (base, head):  # instruction counts must repeat exactly on each side
@@ -672,158 +683,7 @@ def run_ab(
         elapsed_s=time.perf_counter() - t0,
         confirm_stopped=stopped,
         confirm_budget=confirm_rounds,
+        builds=builds,
     )
     atomic_write_json(ab_dir / AB_FILE, result.to_dict())
     return result
-
-
-# --- rendering (strings only; the CLI prints) -------------------------------------------
-
-
-def _ratio_text(m: ABMetric) -> str:
-    if m.ratio is None:
-        return "-"
-    return f"{m.ratio:.3f} ({(m.ratio - 1) * 100:+.1f}%)"
-
-
-def _interval_text(m: ABMetric) -> str:
-    if m.interval is None:
-        return "-"
-    return f"{m.interval.low:.3f}..{m.interval.high:.3f} ({m.interval.level * 100:.0f}%)"
-
-
-def _baseline_text(m: ABMetric) -> str:
-    v = m.baseline_verdict
-    if v is None:
-        return "-"
-    if v.delta_pct is None:
-        return v.status.label
-    return f"{v.status.label} {v.delta_pct:+.1f}%"
-
-
-def _note_text(m: ABMetric) -> str:
-    bits = []
-    if m.unsure:
-        bits.append("unsure")
-    if m.confirmed_pairs:
-        bits.append(f"confirmed with {m.confirmed_pairs} more pairs")
-    if m.thresholds_from == "config" and m.ratio is not None:
-        bits.append("config thresholds")
-    if m.reason:
-        bits.append(m.reason.splitlines()[0][:120])
-    return "; ".join(bits)
-
-
-def _header(result: ABResult) -> str:
-    head = (result.head_commit or "no commit")[:12]
-    state = ", uncommitted changes" if result.head_dirty else ""
-    return (
-        f"benchgate ab: base {result.base_rev} ({result.base_commit[:12]}) vs working tree "
-        f"({head}{state}); {result.repeat} interleaved rounds"
-    )
-
-
-def _rows(result: ABResult) -> list[list[str]]:
-    from benchgate.render.report import fmt_num
-
-    order = {s: i for i, s in enumerate(STATUS_ORDER)}
-    rows = []
-    for m in sorted(result.metrics, key=lambda m: order[m.status]):
-        rows.append(
-            [
-                m.status.label,
-                m.key,
-                fmt_num(m.base),
-                fmt_num(m.head),
-                m.unit or "-",
-                _ratio_text(m),
-                _interval_text(m),
-                str(m.pairs) if m.pairs else "-",
-                _baseline_text(m),
-                _note_text(m),
-            ]
-        )
-    return rows
-
-
-HEADERS = ["STATUS", "KEY", "BASE", "HEAD", "UNIT", "HEAD/BASE", "INTERVAL", "PAIRS"]
-HEADERS += ["BASELINES", "NOTE"]
-
-
-def summary_lines(result: ABResult) -> list[str]:
-    """The counts, the gate's outcome and, if any, the metrics the machine explains."""
-    c = result.counts()
-    counts = ", ".join(f"{c[s]} {s.label}" for s in STATUS_ORDER)
-    outcome = "gate failed" if result.gating() else "gate passed"
-    lines = [f"benchgate ab: {counts} -- {outcome} (on the paired verdicts)"]
-    machine = [
-        m.key
-        for m in result.metrics
-        if m.status not in AB_GATING
-        and m.baseline_verdict is not None
-        and m.baseline_verdict.status in (Status.FAIL, Status.WARN)
-        and m.status in (Status.PASS, Status.IMPROVED)
-    ]
-    if machine:
-        lines.append(
-            f"{len(machine)} metrics are below baselines.json but not below the base revision "
-            f"measured alongside: the machine, not the change ({', '.join(machine[:5])}"
-            + (", ..." if len(machine) > 5 else "")
-            + ")"
-        )
-    lines += confirm_lines(result)
-    lines.append(f"runs: {result.out_dir / 'base'}/, {result.out_dir / 'head'}/")
-    return lines
-
-
-def confirm_lines(result: ABResult) -> list[str]:
-    """With --confirm: one line per confirmed metric, before -> after, on how many pairs."""
-    if not result.confirm_budget:
-        return []
-    confirmed = [m for m in result.metrics if m.before is not None and m.confirmed_pairs]
-    if not confirmed:
-        return ["confirm: no paired verdict is unsure in a way that matters: nothing to confirm"]
-    out = []
-    for m in confirmed:
-        assert m.before is not None
-        was = f"{m.before[0].label}{' (unsure)' if m.before[1] else ''}"
-        now = f"{m.status.label}{' (unsure)' if m.unsure else ''}"
-        why = result.confirm_stopped.get(m.bench, "")
-        out.append(
-            f"confirm: {m.key}: {was} -> {now} on all {m.pairs} pairs "
-            f"({m.confirmed_pairs} more; {why})"
-        )
-    return out
-
-
-def render_ab_text(result: ABResult) -> str:
-    """The A/B result as an aligned text table with the header and summary lines."""
-    rows = _rows(result)
-    widths = [
-        max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(HEADERS)
-    ]
-    fmt = "  ".join(f"{{:<{w}}}" for w in widths)
-    lines = [_header(result)]
-    lines += [f"! {w}" for w in result.warnings]
-    lines.append("")
-    lines.append(fmt.format(*HEADERS).rstrip())
-    lines += [fmt.format(*r).rstrip() for r in rows]
-    lines.append("")
-    lines += summary_lines(result)
-    return "\n".join(lines) + "\n"
-
-
-def render_ab_markdown(result: ABResult) -> str:
-    """The A/B result as markdown, ready to post as a PR comment."""
-    lines = [f"### {_header(result)}", ""]
-    lines += [f"> {w}" for w in result.warnings]
-    if result.warnings:
-        lines.append("")
-    lines.append("| " + " | ".join(h.lower() for h in HEADERS) + " |")
-    lines.append("| --- | --- | ---: | ---: | --- | ---: | --- | ---: | --- | --- |")
-    for r in _rows(result):
-        r[1] = f"`{r[1]}`"
-        lines.append("| " + " | ".join(c.replace("|", "\\|") for c in r) + " |")
-    lines.append("")
-    lines += summary_lines(result)
-    return "\n".join(lines) + "\n"

@@ -1,4 +1,4 @@
-"""History and rollback of baselines.json (section 7 of the method), from git.
+"""History and rollback of baselines.json, from git.
 
 ``benchgate baselines log [KEY]`` lists every commit that changed baselines.json with
 its per-key old -> new values and the reason taken from the notes;
@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from benchgate.baselines.file import load_baselines, parse_baselines_text, strict_json_loads
+from benchgate.baselines.refresh import unified_diff
 from benchgate.config import Config
 from benchgate.errors import BenchgateError
 from benchgate.fsutil import atomic_write_text
@@ -236,8 +237,6 @@ def revert_baselines(config: Config, rev: str, dry_run: bool = False) -> RevertR
     BenchgateError when ``rev`` is unknown, the file did not exist there, or its content
     there is not a valid baselines.json (restoring it would break the gate).
     """
-    from benchgate.baselines.refresh import unified_diff
-
     top, rel = _baselines_rel(config)
     sha = resolve_rev(top, rev, "REV")
     commit = commit_info(top, sha)

@@ -1,45 +1,43 @@
-"""``benchgate refresh``: the method's refresh (sections 1 and 4-5) as one reviewed step.
+"""``benchgate refresh``: new baseline values as one reviewed step, or clear refusals.
 
 :func:`plan_refresh` is pure: from the runs in the out-dir and the text of baselines.json
 it decides which keys change, collects every refusal as a clear message, and produces the
 new text. Nothing is written here except by :func:`write_refresh`, which the CLI calls
-unless ``--dry-run``.
-
-baselines.json is edited in place, not re-serialised: a small scanner records the span of
-each top-level entry and of its ``value`` and ``notes`` fields (positions from
-``json.JSONDecoder.raw_decode``), and only those spans are replaced. Untouched keys stay
-byte-identical, key order and formatting are kept, new keys are appended in the file's own
-style, so the refresh diff shows only what changed.
+unless ``--dry-run``. baselines.json is edited in place, not re-serialised
+(:mod:`benchgate.baselines.editor`), so the refresh diff shows only what changed.
 """
 
 from __future__ import annotations
 
 import difflib
-import json
-import math
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from benchgate.baselines.decision import refresh_decision
+from benchgate.baselines.editor import BaselinesEditor, dumps_json_string
 from benchgate.baselines.file import parse_baselines_text
 from benchgate.config import Config
 from benchgate.errors import BenchgateError
 from benchgate.fsutil import atomic_write_text
-from benchgate.judge.compare import compare, delta_pct, judge, refresh_decision, units_match
+from benchgate.judge.compare import compare, delta_pct, judge, units_match
 from benchgate.judge.reduce import reduce_runs
 from benchgate.judge.stats import noise
+from benchgate.machine.environment import diff_environments, fingerprint
 from benchgate.model import (
     Baseline,
+    BenchSummary,
     Comparison,
     ReducedMetric,
     RunRecord,
     RunStatus,
     Status,
 )
+from benchgate.render import fmt
 from benchgate.run.measure import determinism_problems
 
-# The four legitimate reasons of section 1 of the method: no reason, no refresh.
+# The four legitimate reasons to move a baseline: no reason, no refresh.
 REASONS = ("algorithmic", "feature", "deps", "hardware")
 REASON_TEXT = {
     "algorithmic": "algorithmic change",
@@ -58,195 +56,8 @@ RECORD_FIELD = "refreshed"
 ACCEPTED_REGRESSION_MARK = "accepted regression"
 NOISY_MARK = "noisy"
 
-# Significant digits of a refreshed value: 6 is finer than any spread a benchmark has
-# (0.001%), yet keeps the diff readable.
-VALUE_DIGITS = 6
-
-
-def format_value(x: float, digits: int = VALUE_DIGITS) -> str:
-    """The JSON text of a refreshed value: ``digits`` significant digits, integral as int.
-
-    ``1318273.4`` -> ``1318270``; ``520.41234`` -> ``520.412``; ``0.000123456789`` ->
-    ``0.000123457``.
-    """
-    if not math.isfinite(x):
-        raise ValueError(f"not a finite number: {x}")
-    if x == 0:
-        return "0"
-    r = float(f"{x:.{digits}g}")
-    if r.is_integer() and abs(r) < 1e21:
-        return str(int(r))
-    return repr(r)
-
-
-# --- format-preserving editing of baselines.json ------------------------------------------
-
-_WS = " \t\n\r"
-_DECODER = json.JSONDecoder()
-
-
-def _skip_ws(text: str, i: int) -> int:
-    while i < len(text) and text[i] in _WS:
-        i += 1
-    return i
-
-
-@dataclass
-class _Member:
-    """One ``"key": value`` pair of a JSON object, by positions in the text."""
-
-    key: str
-    key_start: int
-    key_end: int
-    value_start: int
-    value_end: int
-
-
-@dataclass
-class _Object:
-    """A JSON object's span (``{`` to after ``}``) and its members."""
-
-    start: int
-    end: int
-    members: list[_Member]
-
-
-def _scan_object(text: str, i: int) -> _Object:
-    """Scan the object starting at ``text[i] == '{'``; values are skipped with raw_decode."""
-    if i >= len(text) or text[i] != "{":
-        raise ValueError(f"expected '{{' at offset {i}")
-    j = _skip_ws(text, i + 1)
-    members: list[_Member] = []
-    if j < len(text) and text[j] == "}":
-        return _Object(i, j + 1, members)
-    while True:
-        key, key_end = _DECODER.raw_decode(text, j)
-        if not isinstance(key, str):
-            raise ValueError(f"expected a key at offset {j}")
-        colon = _skip_ws(text, key_end)
-        if text[colon] != ":":
-            raise ValueError(f"expected ':' at offset {colon}")
-        v = _skip_ws(text, colon + 1)
-        _, v_end = _DECODER.raw_decode(text, v)
-        members.append(_Member(key, j, key_end, v, v_end))
-        n = _skip_ws(text, v_end)
-        if text[n] == ",":
-            j = _skip_ws(text, n + 1)
-            continue
-        if text[n] == "}":
-            return _Object(i, n + 1, members)
-        raise ValueError(f"expected ',' or '}}' at offset {n}")
-
-
-@dataclass
-class _Style:
-    """How members of an object are laid out: after ``{``, between members, before ``}``."""
-
-    inner: str
-    between: str
-    close: str
-    colon: str
-    before_comma: str
-
-
-def _style_of(text: str, obj: _Object) -> _Style:
-    ms = obj.members
-    first, last = ms[0], ms[-1]
-    inner = text[obj.start + 1 : first.key_start]
-    colon = text[first.key_end : first.value_start]
-    if len(ms) >= 2:
-        comma = _skip_ws(text, first.value_end)
-        before_comma = text[first.value_end : comma]
-        between = text[comma + 1 : ms[1].key_start]
-    else:
-        before_comma = ""
-        between = inner if "\n" in inner else " "
-    close = text[last.value_end : obj.end - 1]
-    return _Style(inner, between, close, colon, before_comma)
-
-
-def _dumps(s: str) -> str:
-    # Non-ASCII text (names, arrows, dashes in notes) is written as is, in UTF-8.
-    return json.dumps(s, ensure_ascii=False)
-
-
-class BaselinesEditor:
-    """Edits baselines.json text in place: only the spans that change are replaced."""
-
-    def __init__(self, text: str) -> None:
-        self.text = text
-        start = _skip_ws(text, 0)
-        self.root = _scan_object(text, start)
-        self.entries: dict[str, _Object] = {}
-        for m in self.root.members:
-            if text[m.value_start] == "{":
-                self.entries[m.key] = _scan_object(text, m.value_start)
-        # (start, end, replacement), applied from the end so offsets stay valid.
-        self._edits: list[tuple[int, int, str]] = []
-        self._new: list[tuple[str, list[tuple[str, str]]]] = []
-
-    def set_field(self, key: str, name: str, json_text: str, after: str | None = None) -> None:
-        """Set field ``name`` of entry ``key`` to ``json_text``.
-
-        An absent field is inserted right after field ``after`` when the entry has it
-        (so the diff touches no other line: the anchor keeps its comma), else at the end.
-        """
-        obj = self.entries[key]
-        for m in obj.members:
-            if m.key == name:
-                self._edits.append((m.value_start, m.value_end, json_text))
-                return
-        st = _style_of(self.text, obj)
-        anchor = next((m for m in obj.members if m.key == after), obj.members[-1])
-        insert = f"{st.before_comma},{st.between}{_dumps(name)}{st.colon}{json_text}"
-        self._edits.append((anchor.value_end, anchor.value_end, insert))
-
-    def add_entry(self, key: str, fields: list[tuple[str, str]]) -> None:
-        """Append a new entry ``key`` with ``(name, json_text)`` fields, in the file's style."""
-        if key in self.entries or any(k == key for k, _ in self._new):
-            raise ValueError(f"key {key!r} already exists")
-        self._new.append((key, fields))
-
-    def _entry_text(self, fields: list[tuple[str, str]], st: _Style) -> str:
-        parts = [f"{_dumps(k)}{st.colon}{v}" for k, v in fields]
-        return "{" + st.inner + f"{st.before_comma},{st.between}".join(parts) + st.close + "}"
-
-    def render(self) -> str:
-        """The edited text."""
-        text = self.text
-        edits = list(self._edits)
-        if self._new:
-            edits.append(self._new_entries_edit())
-        for start, end, repl in sorted(edits, key=lambda e: e[0], reverse=True):
-            text = text[:start] + repl + text[end:]
-        return text
-
-    def _new_entries_edit(self) -> tuple[int, int, str]:
-        root = self.root
-        if not root.members:
-            # An empty object ("{}" from `benchgate init`): two-space indentation.
-            entry_style = _Style("\n    ", "\n    ", "\n  ", ": ", "")
-            body = ",\n  ".join(
-                f"{_dumps(k)}: {self._entry_text(f, entry_style)}" for k, f in self._new
-            )
-            return (root.start, root.end, "{\n  " + body + "\n}")
-        top = _style_of(self.text, root)
-        # The last entry that is an object shows how this file lays entries out.
-        ref = next(
-            (self.entries[m.key] for m in reversed(root.members) if m.key in self.entries), None
-        )
-        entry_style = (
-            _style_of(self.text, ref)
-            if ref is not None and ref.members
-            else _Style("\n    ", "\n    ", "\n  ", ": ", "")
-        )
-        last = root.members[-1]
-        insert = "".join(
-            f"{top.before_comma},{top.between}{_dumps(k)}{top.colon}"
-            f"{self._entry_text(f, entry_style)}"
-            for k, f in self._new
-        )
-        return (last.value_end, last.value_end, insert)
+# Significant digits of a refreshed value (see fmt.stored_value).
+VALUE_DIGITS = fmt.STORED_DIGITS
 
 
 # --- the plan --------------------------------------------------------------------------
@@ -302,7 +113,7 @@ class RefreshPlan:
     """Everything a refresh decided; ``ok`` when there is no refusal."""
 
     options: RefreshOptions
-    decision: str  # section 4 of the method in one sentence
+    decision: str  # whether a refresh is warranted, in one sentence
     comparison: Comparison
     changes: list[KeyChange]
     refusals: list[str]
@@ -340,33 +151,12 @@ def unified_diff(old: str, new: str, label: str) -> str:
     return "".join(out)
 
 
-def cpus_text(cpus: Any) -> str:
-    """``[2, 3, 4, 7]`` -> ``"2-4,7"``; ``"all"``/None -> ``"all"``."""
-    if not isinstance(cpus, list) or not cpus:
-        return "all"
-    try:
-        xs = sorted({int(c) for c in cpus})
-    except (TypeError, ValueError):
-        return ",".join(str(c) for c in cpus)
-    parts = []
-    start = prev = xs[0]
-    for c in [*xs[1:], None]:
-        if c is not None and c == prev + 1:
-            prev = c
-            continue
-        parts.append(str(start) if start == prev else f"{start}-{prev}")
-        if c is not None:
-            start = prev = c
-    return ",".join(parts)
-
-
 def _fingerprint(env: dict[str, Any]) -> str:
     fp = env.get("fingerprint")
     if fp:
         return str(fp)
     if not env:
         return ""
-    from benchgate.machine.environment import fingerprint
 
     return fingerprint(env)
 
@@ -385,7 +175,6 @@ def environment_refusal(runs: list[RunRecord]) -> str | None:
         groups.setdefault(_fingerprint(r.env), []).append(r)
     if len(groups) <= 1:
         return None
-    from benchgate.machine.environment import diff_environments
 
     ordered = sorted(groups.values(), key=lambda rs: max(r.started for r in rs), reverse=True)
     latest = ordered[0]
@@ -438,7 +227,7 @@ def compose_notes(
     cpu = env.get("cpu_model")
     if cpu:
         head += f" on {cpu}"
-    cpus = cpus_text(env.get("cpus"))
+    cpus = fmt.cpus(env.get("cpus"))
     if cpus != "all":
         head += f" (cpus {cpus})"
     parts = [head]
@@ -455,10 +244,6 @@ def compose_notes(
         parts.append(regression)
     parts.append(f"reason: {reason} — {why}")
     return "; ".join(parts)
-
-
-def _pct(x: float) -> str:
-    return f"{x * 100:.1f}%"
 
 
 def _check_reason(options: RefreshOptions) -> tuple[str, str]:
@@ -493,6 +278,189 @@ def _check_key_names(names: Iterable[str], option: str) -> None:
     for k in names:
         if "." not in k or k.startswith(".") or k.endswith("."):
             raise BenchgateError(f"{k!r} is not a <bench>.<metric> key", key=option)
+
+
+def unmeasured_refusal(key: str, benches: dict[str, BenchSummary]) -> str:
+    """Why a key named for refreshing has no value in the out-dir."""
+    bench_name = key.split(".", 1)[0]
+    bench = benches.get(bench_name)
+    if bench is None:
+        return f"{key}: not measured: the out-dir holds no runs of bench {bench_name!r}"
+    if bench.status is RunStatus.SKIPPED:
+        return (
+            f"{key}: SKIPPED ({bench.reason or 'unavailable here'}): "
+            "a skipped metric is never refreshed"
+        )
+    if bench.status is RunStatus.ERROR:
+        return f"{key}: ERROR ({bench.reason or 'bench failed'}): fix the bench and measure again"
+    return f"{key}: not measured: bench {bench_name!r} ran but did not report it"
+
+
+@dataclass
+class KeyContext:
+    """One key a refresh would set: its reduced metric, its entry, what was asked."""
+
+    key: str
+    metric: ReducedMetric
+    baseline: Baseline | None
+    options: RefreshOptions
+    config: Config
+
+    @property
+    def deg(self) -> float:
+        b = self.baseline
+        return b.degradation_pct_max if b else self.config.degradation_pct_max
+
+    @property
+    def warn(self) -> float:
+        b = self.baseline
+        return b.variance_pct_warn if b else self.config.variance_pct_warn
+
+    @property
+    def hib(self) -> bool:
+        b = self.baseline
+        return (
+            b.higher_is_better
+            if b and b.higher_is_better is not None
+            else self.metric.higher_is_better
+        )
+
+    @property
+    def unit(self) -> str:
+        return self.baseline.unit if self.baseline else self.metric.unit
+
+    @property
+    def new_text(self) -> str:
+        """The JSON text the value is written as."""
+        return fmt.stored_value(self.metric.value)
+
+    @property
+    def new(self) -> float:
+        """The value as written (what the gate will compare with)."""
+        return float(self.new_text)
+
+    @property
+    def status(self) -> Status:
+        """The written value judged against the old one (NEW for a new key)."""
+        b = self.baseline
+        return Status.NEW if b is None else judge(b.value, self.new, self.hib, self.deg, self.warn)
+
+
+@dataclass
+class KeyFinding:
+    """What one rule found about a key: a refusal, a warning, or a note of what is accepted."""
+
+    refusal: str | None = None
+    warning: str | None = None
+    note: str | None = None  # written into the key's notes
+    accepted: str | None = None  # NOISY_MARK or ACCEPTED_REGRESSION_MARK, with ``note``
+    final: bool = False  # the key cannot be judged further (later rules are not asked)
+
+
+KeyRule = Callable[[KeyContext], KeyFinding | None]
+
+
+def refuse_few_runs(c: KeyContext) -> KeyFinding | None:
+    """Single-run decisions are a pitfall: at least --min-runs runs per key."""
+    n = c.metric.spread.n
+    if n >= c.options.min_runs:
+        return None
+    return KeyFinding(
+        f"{c.key}: only {n} run{'s' if n != 1 else ''}, at least {c.options.min_runs} needed "
+        "(`benchgate run --append` adds runs; single-run decisions are a pitfall)"
+    )
+
+
+def refuse_unit_change(c: KeyContext) -> KeyFinding | None:
+    """Numbers in another unit are not a refresh."""
+    b, m = c.baseline, c.metric
+    if b is None or m.inferred or units_match(m.unit, b.unit):
+        return None
+    return KeyFinding(
+        f"{c.key}: the runs report {m.unit!r} but baselines.json has {b.unit!r}: numbers in "
+        "different units are not a refresh (fix the bench, or change the unit in its "
+        "own reviewed change)",
+        final=True,
+    )
+
+
+def warn_guessed_unit(c: KeyContext) -> KeyFinding | None:
+    """A new key whose unit and direction were guessed from its name: say so."""
+    if c.baseline is not None or not c.metric.inferred:
+        return None
+    return KeyFinding(
+        warning=f"{c.key}: unit {c.metric.unit!r} and direction were guessed from the "
+        "metric's name; check them in baselines.json"
+    )
+
+
+def refuse_noisy(c: KeyContext) -> KeyFinding | None:
+    """A spread over variance_pct_warn is refused, unless --allow-noisy names the key."""
+    s = c.metric.spread
+    nz = noise(s)
+    if nz <= c.warn:
+        return None
+    figures = (
+        f"IQR/median {fmt.share(nz)} across {s.n} runs is over its variance_pct_warn "
+        f"{fmt.share(c.warn)} (min {s.min:g}, max {s.max:g}, CV {fmt.share(s.cv)})"
+    )
+    if c.key in c.options.allow_noisy:
+        note = f"{NOISY_MARK}: {figures}, allowed with --allow-noisy"
+        return KeyFinding(note=note, accepted=NOISY_MARK)
+    return KeyFinding(
+        f"{c.key}: noisy: {figures}. Stabilise the machine (`benchgate doctor`, pin "
+        "CPUs) and measure again, or name it in --allow-noisy"
+    )
+
+
+def refuse_non_positive(c: KeyContext) -> KeyFinding | None:
+    """A value that is zero or negative is no measurement of a cost or a rate."""
+    if c.metric.value > 0:
+        return None
+    return KeyFinding(f"{c.key}: reduced value {c.metric.value:g} is not positive", final=True)
+
+
+def refuse_regression(c: KeyContext) -> KeyFinding | None:
+    """A value past its degradation threshold the worse way needs --accept-regression."""
+    b = c.baseline
+    if b is None or c.status is not Status.FAIL:
+        return None
+    d = delta_pct(b.value, c.new)
+    if c.key in c.options.accept_regression:
+        note = (
+            f"{ACCEPTED_REGRESSION_MARK}: {fmt.pct(d)} from {b.value:g}, past its "
+            f"{fmt.share(c.deg)} degradation threshold (--accept-regression)"
+        )
+        return KeyFinding(note=note, accepted=ACCEPTED_REGRESSION_MARK)
+    return KeyFinding(
+        f"{c.key}: {fmt.pct(d)} from {b.value:g} {c.unit} moves the baseline past its "
+        f"{fmt.share(c.deg)} degradation threshold in the worse direction: fix the "
+        "regression, or accept it explicitly with --accept-regression (recorded in the notes)"
+    )
+
+
+# The per-key refusals of a refresh, in the order they are reported. Add one: a function
+# of the KeyContext returning a KeyFinding (or None when the key is fine), listed here.
+KEY_RULES: list[KeyRule] = [
+    refuse_few_runs,
+    refuse_unit_change,
+    warn_guessed_unit,
+    refuse_noisy,
+    refuse_non_positive,
+    refuse_regression,
+]
+
+
+def key_findings(key: KeyContext) -> list[KeyFinding]:
+    """Every rule's finding about ``key``, up to the first one that is final."""
+    out: list[KeyFinding] = []
+    for rule in KEY_RULES:
+        found = rule(key)
+        if found is not None:
+            out.append(found)
+            if found.final:
+                break
+    return out
 
 
 def plan_refresh(
@@ -568,21 +536,7 @@ def plan_refresh(
         if m is not None:
             chosen.append((k, m, baselines.get(k)))
             continue
-        bench_name = k.split(".", 1)[0]
-        bench = reduced.benches.get(bench_name)
-        if bench is None:
-            refusals.append(f"{k}: not measured: the out-dir holds no runs of bench {bench_name!r}")
-        elif bench.status is RunStatus.SKIPPED:
-            refusals.append(
-                f"{k}: SKIPPED ({bench.reason or 'unavailable here'}): "
-                "a skipped metric is never refreshed"
-            )
-        elif bench.status is RunStatus.ERROR:
-            refusals.append(
-                f"{k}: ERROR ({bench.reason or 'bench failed'}): fix the bench and measure again"
-            )
-        else:
-            refusals.append(f"{k}: not measured: bench {bench_name!r} ran but did not report it")
+        refusals.append(unmeasured_refusal(k, reduced.benches))
     if not chosen and not refusals:
         refusals.append(
             "nothing to refresh: no key of baselines.json was measured in the out-dir "
@@ -608,83 +562,34 @@ def plan_refresh(
     changes: list[KeyChange] = []
     unchanged: list[str] = []
     for k, m, b in chosen:
-        n = m.spread.n
-        deg = b.degradation_pct_max if b else config.degradation_pct_max
-        warn = b.variance_pct_warn if b else config.variance_pct_warn
-        hib = b.higher_is_better if b and b.higher_is_better is not None else m.higher_is_better
-        unit = b.unit if b else m.unit
-        if n < options.min_runs:
-            refusals.append(
-                f"{k}: only {n} run{'s' if n != 1 else ''}, at least {options.min_runs} needed "
-                "(`benchgate run --append` adds runs; single-run decisions are a pitfall)"
-            )
-        if b is not None and not m.inferred and not units_match(m.unit, b.unit):
-            refusals.append(
-                f"{k}: the runs report {m.unit!r} but baselines.json has {b.unit!r}: numbers in "
-                "different units are not a refresh (fix the bench, or change the unit in its "
-                "own reviewed change)"
-            )
+        key = KeyContext(k, m, b, options, config)
+        findings = key_findings(key)
+        refusals += [f.refusal for f in findings if f.refusal]
+        warnings += [f.warning for f in findings if f.warning]
+        if any(f.final for f in findings):
             continue
-        if b is None and m.inferred:
-            warnings.append(
-                f"{k}: unit {m.unit!r} and direction were guessed from the metric's name; "
-                "check them in baselines.json"
-            )
-        nz = noise(m.spread)
-        noisy_note: str | None = None
-        if nz > warn:
-            figures = (
-                f"IQR/median {_pct(nz)} across {n} runs is over its variance_pct_warn "
-                f"{_pct(warn)} (min {m.spread.min:g}, max {m.spread.max:g}, CV {_pct(m.spread.cv)})"
-            )
-            if k in allow_noisy:
-                noisy_note = f"{NOISY_MARK}: {figures}, allowed with --allow-noisy"
-            else:
-                refusals.append(
-                    f"{k}: noisy: {figures}. Stabilise the machine (`benchgate doctor`, pin "
-                    "CPUs) and measure again, or name it in --allow-noisy"
-                )
-        if m.value <= 0:
-            refusals.append(f"{k}: reduced value {m.value:g} is not positive")
-            continue
-        new_text = format_value(m.value)
-        new = float(new_text)
-        regression_note: str | None = None
-        if b is None:
-            status = Status.NEW
-        else:
-            status = judge(b.value, new, hib, deg, warn)
-            if status is Status.FAIL:
-                d = delta_pct(b.value, new)
-                if k in accept:
-                    regression_note = (
-                        f"{ACCEPTED_REGRESSION_MARK}: {d:+.1f}% from {b.value:g}, past its "
-                        f"{_pct(deg)} degradation threshold (--accept-regression)"
-                    )
-                else:
-                    refusals.append(
-                        f"{k}: {d:+.1f}% from {b.value:g} {unit} moves the baseline past its "
-                        f"{_pct(deg)} degradation threshold in the worse direction: fix the "
-                        "regression, or accept it explicitly with --accept-regression "
-                        "(recorded in the notes)"
-                    )
-            if new == b.value:
-                unchanged.append(k)
-                continue
-        notes = compose_notes(
-            options.method, n, env, date, reason, why, previous_env, noisy_note, regression_note
+        noisy_note = next((f.note for f in findings if f.accepted == NOISY_MARK), None)
+        regression_note = next(
+            (f.note for f in findings if f.accepted == ACCEPTED_REGRESSION_MARK), None
         )
+        if b is not None and key.new == b.value:
+            unchanged.append(k)
+            continue
+        notes = compose_notes(
+            options.method, m.spread.n, env, date, reason, why, previous_env, noisy_note,
+            regression_note,
+        )  # fmt: skip
         changes.append(
             KeyChange(
                 key=k,
                 old=b.value if b else None,
-                new=new,
-                new_text=new_text,
-                unit=unit,
-                higher_is_better=hib,
+                new=key.new,
+                new_text=key.new_text,
+                unit=key.unit,
+                higher_is_better=key.hib,
                 metric=m,
                 notes=notes,
-                status=status,
+                status=key.status,
                 noisy_allowed=noisy_note is not None,
                 regression_accepted=regression_note is not None,
                 rewrite_values=b is not None and "values" in b.raw,
@@ -737,12 +642,12 @@ def auto_caveats(
     for c in changes:
         if c.noisy_allowed:
             out.append(
-                f"`{c.key}` is noisy (IQR/median {_pct(noise(c.metric.spread))}); "
+                f"`{c.key}` is noisy (IQR/median {fmt.share(noise(c.metric.spread))}); "
                 "refreshed anyway with --allow-noisy"
             )
         if c.regression_accepted and c.delta_pct is not None:
             out.append(
-                f"`{c.key}` accepts a regression of {c.delta_pct:+.1f}% (--accept-regression)"
+                f"`{c.key}` accepts a regression of {fmt.pct(c.delta_pct)} (--accept-regression)"
             )
     disturbed = sum(1 for r in runs_used if r.disturbed)
     if disturbed:
@@ -759,8 +664,6 @@ def auto_caveats(
     if runs_used and not env:
         out.append("the runs record no environment: the report cannot say where they were made")
     if previous_env and env and _fingerprint(previous_env) != _fingerprint(env):
-        from benchgate.machine.environment import diff_environments
-
         diffs = diff_environments(env, previous_env, "now", "at the previous refresh")
         what = "; ".join(diffs) if diffs else "fingerprint differs"
         changed = {c.key for c in changes}
@@ -791,11 +694,11 @@ def apply_changes(text: str, changes: list[KeyChange], config: Config) -> str:
                 c.key,
                 [
                     ("value", c.new_text),
-                    ("unit", _dumps(c.unit)),
+                    ("unit", dumps_json_string(c.unit)),
                     ("degradation_pct_max", repr(float(config.degradation_pct_max))),
                     ("variance_pct_warn", repr(float(config.variance_pct_warn))),
                     ("higher_is_better", "true" if c.higher_is_better else "false"),
-                    (RECORD_FIELD, _dumps(c.notes)),
+                    (RECORD_FIELD, dumps_json_string(c.notes)),
                 ],
             )
         else:
@@ -803,9 +706,9 @@ def apply_changes(text: str, changes: list[KeyChange], config: Config) -> str:
             # The record goes in its own field; a person's `notes` are never touched. An
             # absent record goes right after the value, whose line changes anyway: the diff
             # then shows one changed line and one added line per key, nothing else.
-            editor.set_field(c.key, RECORD_FIELD, _dumps(c.notes), after="value")
+            editor.set_field(c.key, RECORD_FIELD, dumps_json_string(c.notes), after="value")
             if c.rewrite_values:
-                values = ", ".join(format_value(v) for v in c.metric.values)
+                values = ", ".join(fmt.stored_value(v) for v in c.metric.values)
                 editor.set_field(c.key, "values", f"[{values}]")
     new_text = editor.render()
     # Belt and braces: the result must parse to exactly the intended values.

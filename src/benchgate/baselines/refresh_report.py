@@ -1,4 +1,4 @@
-"""The bench dir's report.md (section 5.3 of the method) and the refresh PR's title and body.
+"""The bench dir's report.md (how the baselines were measured) and the refresh PR's text.
 
 report.md is shared with people: benchgate only rewrites the blocks it owns, delimited by
 ``<!-- benchgate:begin NAME -->`` ... ``<!-- benchgate:end NAME -->``; everything outside
@@ -21,15 +21,15 @@ import json
 import re
 import shlex
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from benchgate.baselines.refresh import REASON_TEXT, RefreshPlan
+from benchgate.config import Config
 from benchgate.judge.stats import noise
 from benchgate.model import RunRecord
-from benchgate.render.report import environment_rows, fmt_num, fmt_pct
-
-if TYPE_CHECKING:
-    from benchgate.baselines.refresh import RefreshPlan
-    from benchgate.config import Config
+from benchgate.render import fmt
+from benchgate.render.report import environment_rows
+from benchgate.render.report import environment_table as _md_table
 
 REPORT_TITLE = "# Benchmark methodology"
 REFRESH_SECTION = "refresh"
@@ -96,10 +96,14 @@ def environment_block(env: dict[str, Any]) -> str:
     """The machine-readable block: the environment as JSON inside a folded element."""
     # Sorted at every level, so the block's diff between refreshes shows only what changed.
     body = compact_json(json.loads(json.dumps(env, sort_keys=True, default=str)))
+    # "<" only occurs inside JSON strings: as \u003c it can neither open HTML nor end the
+    # block early (a value holding "<!-- benchgate:end environment -->"); json reads it back.
+    body = body.replace("<", "\\u003c")
     return (
         "<details><summary>Baseline environment (machine-readable; "
         "<code>benchgate compare</code> warns when the current one differs)</summary>\n\n"
-        f"```json\n{body}\n```\n\n</details>"
+        + "\n".join(fmt.fence(body, "json"))
+        + "\n\n</details>"
     )
 
 
@@ -120,11 +124,11 @@ def parse_baseline_environment(text: str) -> dict[str, Any] | None:
     section = read_section(text, ENV_SECTION)
     if section is None:
         return None
-    m = re.search(r"```json\n(.*?)\n```", section, re.S)
+    m = re.search(r"(`{3,})json\n(.*?)\n\1", section, re.S)
     if not m:
         return None
     try:
-        data = json.loads(m.group(1))
+        data = json.loads(m.group(2))
     except json.JSONDecodeError:
         return None
     return data if isinstance(data, dict) else None
@@ -148,10 +152,7 @@ def environment_table(env: dict[str, Any], disturbed: int = 0, runs: int = 0) ->
     """
     if not env:
         return ["_The runs record no environment._"]
-    lines = ["| | |", "| --- | --- |", f"| Machine | {_machine(env)} |"]
-    rows = environment_rows(env, disturbed, runs)
-    lines += [f"| {label} | {value} |" for label, value in rows]
-    return lines
+    return _md_table([("Machine", _machine(env)), *environment_rows(env, disturbed, runs)])
 
 
 def dependency_lines(env: dict[str, Any]) -> list[str]:
@@ -159,7 +160,10 @@ def dependency_lines(env: dict[str, Any]) -> list[str]:
     dists = env.get("distributions")
     if not isinstance(dists, dict) or not dists:
         return ["Dependency versions: not recorded."]
-    items = [f"`{k}` {v}" for k, v in sorted(dists.items(), key=lambda kv: kv[0].lower())]
+    items = [
+        f"{fmt.md_code(k, table=False)} {fmt.md_text(v)}"
+        for k, v in sorted(dists.items(), key=lambda kv: str(kv[0]).lower())
+    ]
     if len(items) <= FOLD_DEPS:
         return ["Dependency versions: " + ", ".join(items) + "."]
     return [
@@ -201,26 +205,27 @@ def command_lines(runs: list[RunRecord]) -> list[str]:
     cmds = commands(runs)
     if not cmds or not any(c["argv"] for c in cmds):
         return ["_The runs record no command line._"]
-    from benchgate.baselines.refresh import cpus_text
-
-    lines = ["```bash"]
+    block: list[str] = []
     bench_argv: dict[str, list[str]] = {}
     for c in cmds:
         calls = len(c["invocations"])
-        pin = f"pinned to CPUs {cpus_text(c['cpus'])}" if c["cpus"] else "not pinned"
+        pin = f"pinned to CPUs {fmt.cpus(c['cpus'])}" if c["cpus"] else "not pinned"
         if c["cpus"] and pins_every_cpu(c["cpus"], runs[-1].env):
             pin += " (every CPU of the machine: nothing isolated)"
         env = " ".join(f"{k}={v}" for k, v in c["env"].items()) or "none"
-        lines.append(
+        block.append(
             f"# {c['runs']} runs in {calls} call{'s' if calls != 1 else ''}; {pin}; "
-            f"benchmark env vars: {env}"
+            f"benchmark env vars: {fmt.plain(env)}"
         )
-        lines.append(shlex.join(c["argv"]) if c["argv"] else "# (command line not recorded)")
+        block.append(shlex.join(c["argv"]) if c["argv"] else "# (command line not recorded)")
         bench_argv.update(c["bench_argv"])
-    lines.append("```")
+    lines = fmt.fence("\n".join(block), "bash")
     if bench_argv:
         lines += ["", "Each bench ran in a fresh subprocess as:", ""]
-        lines += [f"- `{name}`: `{shlex.join(a)}`" for name, a in sorted(bench_argv.items())]
+        lines += [
+            f"- {fmt.md_code(name, table=False)}: {fmt.md_code(shlex.join(a), table=False)}"
+            for name, a in sorted(bench_argv.items())
+        ]
     return lines
 
 
@@ -259,18 +264,18 @@ def changes_table(plan: RefreshPlan) -> list[str]:
         if c.regression_accepted:
             note.append("regression accepted")
         lines.append(
-            f"| `{c.key}` | {fmt_num(c.old)} | {fmt_num(c.new)} | {c.unit} | "
-            f"{fmt_pct(c.delta_pct)} | {s.n} | {fmt_num(s.min)} | {fmt_num(s.max)} | "
-            f"{noise(s) * 100:.1f}% | {', '.join(note)} |"
+            f"| {fmt.md_code(c.key)} | {fmt.num(c.old)} | {fmt.num(c.new)} | {fmt.md_cell(c.unit)} "
+            f"| {fmt.pct(c.delta_pct)} | {s.n} | {fmt.num(s.min)} | {fmt.num(s.max)} "
+            f"| {fmt.share(noise(s))} | {', '.join(note)} |"
         )
     return lines
 
 
 def _reason_line(plan: RefreshPlan) -> str:
-    from benchgate.baselines.refresh import REASON_TEXT
-
     reason = (plan.options.reason or "").lower()
-    return f"**Reason:** {reason} ({REASON_TEXT.get(reason, reason)}) — {plan.options.why}"
+    label = REASON_TEXT.get(reason, reason)
+    why = fmt.md_text(plan.options.why or "")
+    return f"**Reason:** {fmt.md_text(reason)} ({fmt.md_text(label)}) — {why}"
 
 
 def refresh_section(plan: RefreshPlan) -> str:
@@ -303,7 +308,7 @@ def refresh_section(plan: RefreshPlan) -> str:
         "### Caveats",
         "",
     ]
-    lines += [f"- {c}" for c in plan.caveats] or ["None recorded."]
+    lines += [f"- {fmt.md_text(c)}" for c in plan.caveats] or ["None recorded."]
     return "\n".join(lines)
 
 
@@ -363,7 +368,7 @@ def _box(done: bool, text: str) -> str:
 
 
 def checklist(plan: RefreshPlan, config: Config, report_written: bool = True) -> list[str]:
-    """Section 10 of the method with what benchgate can verify ticked; sign-off left open."""
+    """The refresh PR checklist, with what benchgate can verify ticked; sign-off left open."""
     env = plan.env
     reason = plan.options.reason or ""
     env_ok = bool(env.get("cpu_model") and env.get("python"))
@@ -416,7 +421,7 @@ def pr_body(plan: RefreshPlan, config: Config, report_written: bool = True) -> s
     lines = [
         _reason_line(plan),
         "",
-        f"_{plan.decision}_",
+        f"_{fmt.md_text(plan.decision)}_",
         "",
         "### Environment",
         "",
@@ -438,21 +443,20 @@ def pr_body(plan: RefreshPlan, config: Config, report_written: bool = True) -> s
         "",
     ]
     if plan.caveats:
-        lines += ["### Caveats", "", *[f"- {c}" for c in plan.caveats], ""]
+        lines += ["### Caveats", "", *[f"- {fmt.md_text(c)}" for c in plan.caveats], ""]
     lines += [
         "### Evidence",
         "",
         "Reduced results of the refreshed keys (per-run values, spread, run ids):",
         "",
-        "```json",
-        evidence_snippet(plan),
-        "```",
+        *fmt.fence(evidence_snippet(plan), "json"),
         "",
         "### Checklist",
         "",
         *checklist(plan, config, report_written),
         "",
-        "Reviewer: `benchgate check --base <base branch>` runs the checklist of section 5.5 "
-        "and 7 on this PR.",
+        "Reviewer: `benchgate check --base <base branch>` runs the reviewer checklist on this "
+        "PR (scope, units and thresholds, notes, report, blanket shifts, regressions, rapid "
+        "edits).",
     ]
     return "\n".join(lines) + "\n"

@@ -1,4 +1,4 @@
-"""``benchgate check``: the reviewer checklist of a refresh PR (sections 5.5 and 7), automated.
+"""``benchgate check``: the reviewer checklist of a refresh PR, automated.
 
 baselines.json and report.md are read at the base and head revisions through git and
 each rule of the method becomes a checklist item that passes, fails, or does not apply:
@@ -14,24 +14,42 @@ each rule of the method becomes a checklist item that passes, fails, or does not
 - ``rapid``: baselines.json was not already refreshed on the base branch within N days;
 - ``evidence`` (with ``--evidence OUT_DIR``): new values lie within the spread there.
 
-:func:`evaluate` holds the rules and is pure; :func:`run_check` gathers the inputs
-from git. Renderers return text; nothing here prints.
+Each rule is a small pure function of a :class:`ReviewContext`, listed in :data:`RULES`
+(like the doctor's checks); :func:`evaluate` applies them and :func:`run_check` gathers
+the inputs from git. Renderers return text; nothing here prints.
 """
 
 from __future__ import annotations
 
 import json
 import statistics
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from benchgate.baselines.file import parse_baselines_text
 from benchgate.baselines.history import EntryDelta, commit_deltas, diff_entries, entries_of
+from benchgate.baselines.refresh import ACCEPTED_REGRESSION_MARK
 from benchgate.config import Config
 from benchgate.errors import BenchgateError
+from benchgate.gitutil import (
+    changed_files,
+    commit_info,
+    default_branch,
+    file_log,
+    merge_base,
+    relpath,
+    resolve_rev,
+    show_file,
+    toplevel,
+)
 from benchgate.judge.compare import judge
+from benchgate.judge.gate import load_out_dir
+from benchgate.judge.reduce import current_reduced
 from benchgate.model import ReducedSet, Status
+from benchgate.render import fmt
+from benchgate.run.protocol import direction_from_unit
 
 # Blanket shift: at least this share of the keys present on both sides, and at least
 # BLANKET_MIN_KEYS keys, moved the worse way by ratios within BLANKET_SIMILAR (a fraction,
@@ -126,7 +144,6 @@ def direction(entry: dict[str, Any]) -> bool:
     hib = entry.get("higher_is_better")
     if isinstance(hib, bool):
         return hib
-    from benchgate.run.protocol import direction_from_unit
 
     implied = direction_from_unit(str(entry.get("unit") or ""))
     return True if implied is None else implied
@@ -162,66 +179,61 @@ def _key_list(keys: list[str], limit: int = 10) -> str:
     return shown + (f" and {len(keys) - limit} more" if len(keys) > limit else "")
 
 
-def evaluate(inputs: CheckInputs, config: Config) -> tuple[list[EntryDelta], list[CheckItem]]:
-    """Apply every rule to ``inputs``: the per-key deltas and the checklist items."""
-    deg_default, warn_default = config.degradation_pct_max, config.variance_pct_warn
-    items: list[CheckItem] = []
-    new = entries_of(inputs.new_baselines)
-    if inputs.new_baselines is not None:
-        from benchgate.baselines.file import parse_baselines_text
+@dataclass
+class ReviewContext:
+    """What every rule of the checklist looks at: the inputs and the per-key deltas."""
 
-        try:
-            parse_baselines_text(
-                inputs.new_baselines, inputs.baselines_rel, deg_default, warn_default
-            )
-        except BenchgateError as exc:
-            items.append(CheckItem("valid", "baselines.json is valid", FAIL, [str(exc)]))
-            return [], items
-    elif inputs.old_baselines is not None:
-        items.append(
-            CheckItem("valid", "baselines.json is valid", FAIL, ["baselines.json was deleted"])
-        )
-        return [], items
-    old = entries_of(inputs.old_baselines) or {}
-    deltas = diff_entries(old, new)
-    changed = [d for d in deltas if d.kind == "changed"]
-    existing_touched = [d for d in deltas if d.kind != "added"]
-    is_refresh = bool(existing_touched)
+    inputs: CheckInputs
+    config: Config
+    old: dict[str, Any]
+    new: dict[str, Any] | None
+    deltas: list[EntryDelta]
 
-    # scope
-    title = (
-        f"Only {inputs.baselines_rel}, {inputs.report_rel} and README/docs changed (dedicated PR)"
-    )
-    if not deltas:
-        items.append(CheckItem("scope", title, SKIP, ["baselines.json not changed"]))
-    elif not is_refresh:
-        items.append(
-            CheckItem(
-                "scope",
-                title,
-                SKIP,
-                ["only new metrics added: they land with the change that introduces them"],
-            )
-        )
-    else:
-        extra = [
-            f
-            for f in inputs.changed_files
-            if not is_scope_ok(f, inputs.baselines_rel, inputs.report_rel)
-        ]
-        items.append(
-            CheckItem(
-                "scope",
-                title,
-                FAIL if extra else PASS,
-                [f"also changes `{f}`" for f in extra[:20]]
-                + ([f"and {len(extra) - 20} more files"] if len(extra) > 20 else []),
-            )
+    @property
+    def changed(self) -> list[EntryDelta]:
+        """The keys whose value changed."""
+        return [d for d in self.deltas if d.kind == "changed"]
+
+    @property
+    def common(self) -> list[str]:
+        """Keys present at both revisions."""
+        return [k for k in self.new or {} if k in self.old]
+
+    def thresholds(self, entry: dict[str, Any]) -> tuple[Any, Any]:
+        """(degradation_pct_max, variance_pct_warn) of an entry, config defaults filled in."""
+        return (
+            _threshold(entry, "degradation_pct_max", self.config.degradation_pct_max),
+            _threshold(entry, "variance_pct_warn", self.config.variance_pct_warn),
         )
 
-    # units and thresholds
+
+Rule = Callable[[ReviewContext], CheckItem]
+
+
+def _status(failed: Any, applies: bool) -> str:
+    return FAIL if failed else (PASS if applies else SKIP)
+
+
+def rule_scope(ctx: ReviewContext) -> CheckItem:
+    """A refresh of existing values is a dedicated PR: baselines, report, README/docs only."""
+    i = ctx.inputs
+    title = f"Only {i.baselines_rel}, {i.report_rel} and README/docs changed (dedicated PR)"
+    if not ctx.deltas:
+        return CheckItem("scope", title, SKIP, ["baselines.json not changed"])
+    if all(d.kind == "added" for d in ctx.deltas):
+        why = "only new metrics added: they land with the change that introduces them"
+        return CheckItem("scope", title, SKIP, [why])
+    extra = [f for f in i.changed_files if not is_scope_ok(f, i.baselines_rel, i.report_rel)]
+    details = [f"also changes `{f}`" for f in extra[:20]]
+    if len(extra) > 20:
+        details.append(f"and {len(extra) - 20} more files")
+    return CheckItem("scope", title, FAIL if extra else PASS, details)
+
+
+def rule_units_thresholds(ctx: ReviewContext) -> CheckItem:
+    """No unit, direction or threshold of an existing key changed."""
     problems = []
-    for d in deltas:
+    for d in ctx.deltas:
         if d.old is None or d.new is None:
             continue
         if d.old.get("unit") != d.new.get("unit"):
@@ -229,11 +241,8 @@ def evaluate(inputs: CheckInputs, config: Config) -> tuple[list[EntryDelta], lis
                 f"`{d.key}`: unit {json.dumps(d.old.get('unit'))} -> "
                 f"{json.dumps(d.new.get('unit'))}"
             )
-        for name, default in (
-            ("degradation_pct_max", deg_default),
-            ("variance_pct_warn", warn_default),
-        ):
-            a, b = _threshold(d.old, name, default), _threshold(d.new, name, default)
+        names = ("degradation_pct_max", "variance_pct_warn")
+        for name, a, b in zip(names, ctx.thresholds(d.old), ctx.thresholds(d.new), strict=True):
             if a != b:
                 problems.append(f"`{d.key}`: {name} {json.dumps(a)} -> {json.dumps(b)}")
         if direction(d.old) != direction(d.new):
@@ -241,161 +250,179 @@ def evaluate(inputs: CheckInputs, config: Config) -> tuple[list[EntryDelta], lis
                 f"`{d.key}`: higher_is_better {json.dumps(direction(d.old))} -> "
                 f"{json.dumps(direction(d.new))}"
             )
-    items.append(
-        CheckItem(
-            "units-thresholds",
-            "Units, directions and thresholds preserved",
-            FAIL if problems else (PASS if deltas else SKIP),
-            problems,
-        )
+    title = "Units, directions and thresholds preserved"
+    return CheckItem("units-thresholds", title, _status(problems, bool(ctx.deltas)), problems)
+
+
+def rule_removed(ctx: ReviewContext) -> CheckItem:
+    """No key removed."""
+    removed = [d.key for d in ctx.deltas if d.kind == "removed"]
+    return CheckItem(
+        "removed",
+        "No key removed",
+        _status(removed, bool(ctx.deltas)),
+        [f"`{k}` removed" for k in removed],
     )
 
-    # removed keys
-    removed = [d.key for d in deltas if d.kind == "removed"]
-    items.append(
-        CheckItem(
-            "removed",
-            "No key removed",
-            FAIL if removed else (PASS if deltas else SKIP),
-            [f"`{k}` removed" for k in removed],
-        )
+
+def rule_notes(ctx: ReviewContext) -> CheckItem:
+    """Every changed value comes with new notes."""
+    stale = [d.key for d in ctx.changed if not d.notes_changed]
+    return CheckItem(
+        "notes",
+        "Every changed value has new notes (how, where, why)",
+        _status(stale, bool(ctx.changed)),
+        [f"`{k}`: value changed, notes did not" for k in stale],
     )
 
-    # notes
-    stale = [d.key for d in changed if not d.notes_changed]
-    items.append(
-        CheckItem(
-            "notes",
-            "Every changed value has new notes (how, where, why)",
-            FAIL if stale else (PASS if changed else SKIP),
-            [f"`{k}`: value changed, notes did not" for k in stale],
-        )
-    )
 
-    # report
-    report_title = f"{inputs.report_rel} updated with the methodology"
+def rule_report(ctx: ReviewContext) -> CheckItem:
+    """Values changed, so report.md was updated."""
+    i, changed = ctx.inputs, ctx.changed
+    title = f"{i.report_rel} updated with the methodology"
     if not changed:
-        items.append(CheckItem("report", report_title, SKIP, ["no value changed"]))
-    elif inputs.new_report is None:
-        items.append(
-            CheckItem(
-                "report", report_title, FAIL, [f"values changed but {inputs.report_rel} is absent"]
-            )
-        )
-    elif inputs.new_report == inputs.old_report:
-        items.append(
-            CheckItem(
-                "report",
-                report_title,
-                FAIL,
-                [f"values of {len(changed)} key(s) changed but {inputs.report_rel} did not"],
-            )
-        )
-    else:
-        items.append(CheckItem("report", report_title, PASS))
+        return CheckItem("report", title, SKIP, ["no value changed"])
+    if i.new_report is None:
+        return CheckItem("report", title, FAIL, [f"values changed but {i.report_rel} is absent"])
+    if i.new_report == i.old_report:
+        why = f"values of {len(changed)} key(s) changed but {i.report_rel} did not"
+        return CheckItem("report", title, FAIL, [why])
+    return CheckItem("report", title, PASS)
 
-    # blanket shift and regressions
-    common = [k for k in new or {} if k in old]
+
+def _worse_shifts(ctx: ReviewContext) -> dict[str, float]:
+    """Each changed key that moved the worse way -> by how much (a fraction)."""
     shifts: dict[str, float] = {}
+    for d in ctx.changed:
+        assert d.old is not None
+        o, n = _num(d.old_value), _num(d.new_value)
+        if o is None or n is None or o <= 0:
+            continue
+        s = worse_shift(o, n, direction(d.old))
+        if s > 1e-9:
+            shifts[d.key] = s
+    return shifts
+
+
+def rule_blanket(ctx: ReviewContext) -> CheckItem:
+    """No blanket shift: most keys moved the worse way by similar ratios."""
+    title = (
+        f"No blanket shift (≥{BLANKET_SHARE:.0%} of keys, at least {BLANKET_MIN_KEYS}, moved "
+        f"the worse way by similar ratios)"
+    )
+    if not ctx.changed:
+        return CheckItem("blanket", title, SKIP, ["no value changed"])
+    common = len(ctx.common)
+    blanket = blanket_shift(_worse_shifts(ctx), common)
+    if not blanket:
+        return CheckItem("blanket", title, PASS)
+    med, keys = blanket
+    return CheckItem(
+        "blanket",
+        title,
+        FAIL,
+        [
+            f"{len(keys)} of {common} keys moved the worse way by "
+            f"{fmt.share(med)} ± {BLANKET_SIMILAR * 100:.0f} points: "
+            f"{_key_list(sorted(keys))}; a blanket increase can hide regressions"
+        ],
+    )
+
+
+def rule_regression(ctx: ReviewContext) -> CheckItem:
+    """No value moved past its own degradation threshold without an accepted-regression note."""
     regressions: list[str] = []
-    for d in changed:
+    for d in ctx.changed:
         assert d.old is not None and d.new is not None
         o, n = _num(d.old_value), _num(d.new_value)
         if o is None or n is None or o <= 0:
             continue
         hib = direction(d.old)
-        s = worse_shift(o, n, hib)
-        if s > 1e-9:
-            shifts[d.key] = s
-        deg = _num(_threshold(d.old, "degradation_pct_max", deg_default))
-        warn = _num(_threshold(d.old, "variance_pct_warn", warn_default))
-        if deg is None or warn is None:
+        deg, warn = (_num(t) for t in ctx.thresholds(d.old))
+        if deg is None or warn is None or judge(o, n, hib, deg, warn) is not Status.FAIL:
             continue
-        if judge(o, n, hib, deg, warn) is Status.FAIL:
-            from benchgate.baselines.refresh import ACCEPTED_REGRESSION_MARK
-
-            notes = d.record_text
-            if ACCEPTED_REGRESSION_MARK not in notes.lower():
-                regressions.append(
-                    f"`{d.key}`: {-s * 100:+.1f}% the worse way (from {o:g} to {n:g}), past its "
-                    f"{deg * 100:.0f}% degradation threshold, and the notes record no "
-                    f'"{ACCEPTED_REGRESSION_MARK}"'
-                )
-    blanket_title = (
-        f"No blanket shift (≥{BLANKET_SHARE:.0%} of keys, at least {BLANKET_MIN_KEYS}, moved "
-        f"the worse way by similar ratios)"
-    )
-    blanket = blanket_shift(shifts, len(common))
-    if not changed:
-        items.append(CheckItem("blanket", blanket_title, SKIP, ["no value changed"]))
-    elif blanket:
-        med, keys = blanket
-        items.append(
-            CheckItem(
-                "blanket",
-                blanket_title,
-                FAIL,
-                [
-                    f"{len(keys)} of {len(common)} keys moved the worse way by "
-                    f"{med * 100:.1f}% ± {BLANKET_SIMILAR * 100:.0f} points: "
-                    f"{_key_list(sorted(keys))}; a blanket increase can hide regressions"
-                ],
+        if ACCEPTED_REGRESSION_MARK not in d.record_text.lower():
+            regressions.append(
+                f"`{d.key}`: {fmt.pct(-worse_shift(o, n, hib) * 100)} the worse way (from {o:g} "
+                f"to {n:g}), past its {deg * 100:.0f}% degradation threshold, and the notes "
+                f'record no "{ACCEPTED_REGRESSION_MARK}"'
             )
-        )
-    else:
-        items.append(CheckItem("blanket", blanket_title, PASS))
-    items.append(
-        CheckItem(
-            "regression",
-            "No value moved past its degradation threshold without an accepted-regression note",
-            FAIL if regressions else (PASS if changed else SKIP),
-            regressions,
-        )
+    return CheckItem(
+        "regression",
+        "No value moved past its degradation threshold without an accepted-regression note",
+        _status(regressions, bool(ctx.changed)),
+        regressions,
     )
 
-    # rapid edits (section 7)
-    rapid_title = (
+
+def rule_rapid(ctx: ReviewContext) -> CheckItem:
+    """baselines.json was not already refreshed on the base branch within N days."""
+    i = ctx.inputs
+    title = (
         f"No rapid edit: baselines not already refreshed on the base branch within "
-        f"{inputs.rapid_days} days"
+        f"{i.rapid_days} days"
     )
-    touches_values = any(d.kind in ("changed", "removed") for d in deltas)
-    if not touches_values:
-        items.append(CheckItem("rapid", rapid_title, SKIP, ["no existing value changed"]))
-    elif inputs.recent_edits is None:
-        items.append(CheckItem("rapid", rapid_title, SKIP, ["base branch history not available"]))
-    elif inputs.recent_edits:
-        items.append(
-            CheckItem(
-                "rapid",
-                rapid_title,
-                FAIL,
-                [f"{sha} {date[:10]} {subject}" for sha, date, subject in inputs.recent_edits]
-                + ["aim for stability between releases (section 7)"],
-            )
-        )
-    else:
-        items.append(CheckItem("rapid", rapid_title, PASS))
+    if not any(d.kind in ("changed", "removed") for d in ctx.deltas):
+        return CheckItem("rapid", title, SKIP, ["no existing value changed"])
+    if i.recent_edits is None:
+        return CheckItem("rapid", title, SKIP, ["base branch history not available"])
+    if not i.recent_edits:
+        return CheckItem("rapid", title, PASS)
+    details = [f"{sha} {date[:10]} {subject}" for sha, date, subject in i.recent_edits]
+    details.append("aim for stable baselines between releases, not a refresh per change")
+    return CheckItem("rapid", title, FAIL, details)
 
-    # evidence
-    ev_title = "New values match the evidence within its spread" + (
-        f" ({inputs.evidence_label})" if inputs.evidence_label else ""
+
+def rule_evidence(ctx: ReviewContext) -> CheckItem:
+    """With ``--evidence OUT_DIR``: new values lie within the spread of the runs there."""
+    i = ctx.inputs
+    title = "New values match the evidence within its spread" + (
+        f" ({i.evidence_label})" if i.evidence_label else ""
     )
-    if inputs.evidence is None:
-        items.append(CheckItem("evidence", ev_title, SKIP, ["no --evidence OUT_DIR given"]))
-    else:
-        mismatches = evidence_mismatches(
-            [d for d in deltas if d.kind in ("changed", "added")], inputs.evidence
-        )
-        has_any = any(d.kind in ("changed", "added") for d in deltas)
-        items.append(
-            CheckItem(
-                "evidence",
-                ev_title,
-                FAIL if mismatches else (PASS if has_any else SKIP),
-                mismatches,
+    if i.evidence is None:
+        return CheckItem("evidence", title, SKIP, ["no --evidence OUT_DIR given"])
+    touched = [d for d in ctx.deltas if d.kind in ("changed", "added")]
+    mismatches = evidence_mismatches(touched, i.evidence)
+    return CheckItem("evidence", title, _status(mismatches, bool(touched)), mismatches)
+
+
+# The checklist, in the order it is shown. Add a rule: a function of the context that
+# returns one CheckItem, listed here.
+RULES: list[Rule] = [
+    rule_scope,
+    rule_units_thresholds,
+    rule_removed,
+    rule_notes,
+    rule_report,
+    rule_blanket,
+    rule_regression,
+    rule_rapid,
+    rule_evidence,
+]
+
+
+def evaluate(inputs: CheckInputs, config: Config) -> tuple[list[EntryDelta], list[CheckItem]]:
+    """Apply every rule of :data:`RULES` to ``inputs``: the per-key deltas and the items.
+
+    An invalid or deleted baselines.json is the one failure no other rule can look past.
+    """
+    new = entries_of(inputs.new_baselines)
+    if inputs.new_baselines is not None:
+        try:
+            parse_baselines_text(
+                inputs.new_baselines,
+                inputs.baselines_rel,
+                config.degradation_pct_max,
+                config.variance_pct_warn,
             )
-        )
-    return deltas, items
+        except BenchgateError as exc:
+            return [], [CheckItem("valid", "baselines.json is valid", FAIL, [str(exc)])]
+    elif inputs.old_baselines is not None:
+        deleted = ["baselines.json was deleted"]
+        return [], [CheckItem("valid", "baselines.json is valid", FAIL, deleted)]
+    old = entries_of(inputs.old_baselines) or {}
+    ctx = ReviewContext(inputs, config, old, new, diff_entries(old, new))
+    return ctx.deltas, [rule(ctx) for rule in RULES]
 
 
 def blanket_shift(shifts: dict[str, float], common: int) -> tuple[float, list[str]] | None:
@@ -440,8 +467,6 @@ def _recent_edits(
     top: Path, rel: str, base_sha: str, head_ts: int, days: int
 ) -> list[tuple[str, str, str]]:
     """Earlier changes of existing values on the base branch within ``days`` of the head."""
-    from benchgate.gitutil import file_log
-
     since = head_ts - days * 86400
     out = []
     for c in file_log(top, rel, base_sha, first_parent=True):
@@ -465,17 +490,6 @@ def run_check(
     ``base`` defaults to the default branch (origin/HEAD, main, origin/main, master,
     origin/master). BenchgateError outside a git checkout or for an unknown revision.
     """
-    from benchgate.gitutil import (
-        changed_files,
-        commit_info,
-        default_branch,
-        merge_base,
-        relpath,
-        resolve_rev,
-        show_file,
-        toplevel,
-    )
-
     top = toplevel(config.root)
     head_sha = resolve_rev(top, head, "--head")
     base_name = base if base is not None else default_branch(top)
@@ -490,9 +504,6 @@ def run_check(
     evidence = None
     label = None
     if evidence_dir is not None:
-        from benchgate.judge.gate import load_out_dir
-        from benchgate.judge.reduce import current_reduced
-
         runs = load_out_dir(evidence_dir)
         evidence = current_reduced(evidence_dir, runs)
         label = str(evidence_dir)
@@ -543,21 +554,15 @@ def run_check(
 # --- rendering ----------------------------------------------------------------------------
 
 
-def fmt_value(v: Any) -> str:
-    from benchgate.render.report import fmt_num
-
-    n = _num(v)
-    return fmt_num(n) if n is not None else ("-" if v is None else json.dumps(v))
-
-
 def delta_text(d: EntryDelta) -> str:
+    """How a baseline entry moved: ``added``, ``removed``, ``+3.2%`` or ``-``."""
     o, n = _num(d.old_value), _num(d.new_value)
     if d.kind == "added":
         return "added"
     if d.kind == "removed":
         return "removed"
     if o and n is not None:
-        return f"{(n - o) / o * 100:+.1f}%"
+        return fmt.pct((n - o) / o * 100)
     return "-"
 
 
@@ -570,20 +575,20 @@ def _header(report: CheckReport) -> str:
 
 def render_check_text(report: CheckReport) -> str:
     """The checklist as plain text, violations with their details."""
-    lines = [f"benchgate check: {_header(report)}"]
+    lines = [f"benchgate check: {fmt.plain(_header(report))}"]
     if report.note:
-        lines.append(report.note)
+        lines.append(fmt.plain(report.note))
     if report.deltas:
         lines.append(f"{len(report.deltas)} key(s) changed:")
         for d in report.deltas:
-            reason = f"  reason: {d.reason}" if d.reason and d.kind != "removed" else ""
+            reason = f"  reason: {fmt.plain(d.reason)}" if d.reason and d.kind != "removed" else ""
             lines.append(
-                f"  {d.key}: {fmt_value(d.old_value)} -> {fmt_value(d.new_value)} {d.unit} "
-                f"({delta_text(d)}){reason}"
+                f"  {fmt.plain(d.key)}: {fmt.any_value(d.old_value)} -> "
+                f"{fmt.any_value(d.new_value)} {fmt.plain(d.unit)} ({delta_text(d)}){reason}"
             )
     for i in report.items:
-        lines.append(f"[{i.status.upper()}] {i.rule}: {i.title}")
-        lines += [f"       - {x}" for x in i.details if i.status != PASS]
+        lines.append(f"[{i.status.upper()}] {i.rule}: {fmt.plain(i.title)}")
+        lines += [f"       - {fmt.plain(x)}" for x in i.details if i.status != PASS]
     n = len(report.violations)
     lines.append("result: clean" if report.ok else f"result: {n} violation{'s' if n != 1 else ''}")
     return "\n".join(lines) + "\n"
@@ -593,29 +598,29 @@ def render_check_markdown(report: CheckReport) -> str:
     """The checklist ready to paste in a review: boxes ticked where the rule holds."""
     n = len(report.violations)
     verdict = "✅ clean" if report.ok else f"❌ {n} violation{'s' if n != 1 else ''}"
-    lines = [f"### benchgate check: {verdict}", "", f"`{_header(report)}`", ""]
+    lines = [f"### benchgate check: {verdict}", "", fmt.md_code(_header(report), table=False), ""]
     if report.note:
-        lines += [f"_{report.note}_", ""]
+        lines += [f"_{fmt.md_text(report.note)}_", ""]
     if report.deltas:
         lines += [
             "| key | old | new | unit | change | reason |",
             "| --- | ---: | ---: | --- | ---: | --- |",
         ]
         for d in report.deltas:
-            reason = (d.reason or "").replace("|", "\\|")
             lines.append(
-                f"| `{d.key}` | {fmt_value(d.old_value)} | {fmt_value(d.new_value)} | {d.unit} | "
-                f"{delta_text(d)} | {reason} |"
+                f"| {fmt.md_code(d.key)} | {fmt.any_value(d.old_value)} "
+                f"| {fmt.any_value(d.new_value)} | {fmt.md_cell(d.unit)} | {delta_text(d)} "
+                f"| {fmt.md_cell(d.reason or '')} |"
             )
         lines.append("")
     for i in report.items:
         if i.status == SKIP:
-            why = f" ({'; '.join(i.details)})" if i.details else ""
-            lines.append(f"- ➖ {i.title}: not applicable{why}")
+            why = f" ({fmt.md_text('; '.join(i.details))})" if i.details else ""
+            lines.append(f"- ➖ {fmt.md_text(i.title)}: not applicable{why}")
             continue
-        lines.append(f"- [{'x' if i.status == PASS else ' '}] {i.title}")
+        lines.append(f"- [{'x' if i.status == PASS else ' '}] {fmt.md_text(i.title)}")
         if i.status == FAIL:
-            lines += [f"  - {x}" for x in i.details]
+            lines += [f"  - {fmt.md_text(x)}" for x in i.details]
     lines.append("- [ ] Reviewer sign-off: baselines updated only where justified")
     return "\n".join(lines) + "\n"
 

@@ -62,6 +62,10 @@ from benchgate.cli.shard import merge, shards  # noqa: E402
 
 for _cmd in (shards, merge):
     main.add_command(_cmd)
+from benchgate.cli.store import history, store  # noqa: E402
+
+for _cmd in (store, history):
+    main.add_command(_cmd)
 from benchgate.cli.trend import dashboard, trend  # noqa: E402
 
 for _cmd in (trend, dashboard):

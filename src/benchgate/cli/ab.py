@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from benchgate.ab.run import run_ab
 from benchgate.cli.common import format_option, get_config
 from benchgate.cli.measure import (
     _Display,
@@ -25,10 +26,14 @@ from benchgate.cli.shard import (
     machine_option,
     shard_options,
 )
+from benchgate.cli.store import record_ab_result, recording_store, store_option
 from benchgate.config import measure_settings
 from benchgate.errors import BenchgateError
 from benchgate.machine.classes import choose_for_machine
+from benchgate.machine.cpus import parse_cpus
+from benchgate.render.ab import render_ab_markdown, render_ab_text
 from benchgate.run.discovery import discover, select
+from benchgate.run.runner import sigterm_as_interrupt
 
 
 @click.command()
@@ -46,6 +51,14 @@ from benchgate.run.discovery import discover, select
     show_default=True,
     help="Rounds: each bench runs this many times on each side, interleaved.",
 )
+@click.option(
+    "--build",
+    type=click.Choice(["pythonpath", "venv"]),
+    default=None,
+    help="How each side is made importable: its tree first on PYTHONPATH, or its own "
+    "virtual environment installed as the project installs itself (cached per commit "
+    "and install files). Default: config ab_build, else pythonpath.",
+)
 @run_options
 @measure_option
 @ab_confirm_options
@@ -53,6 +66,7 @@ from benchgate.run.discovery import discover, select
 @out_dir_option
 @shard_options
 @machine_option
+@store_option
 @click.pass_context
 def ab(
     ctx: click.Context,
@@ -68,9 +82,11 @@ def ab(
     confirm: bool = False,
     confirm_runs: int = 10,
     confirm_time: float | None = None,
+    build: str | None = None,
     shard: str | None = None,
     durations: str | None = None,
     machine: str | None = None,
+    store_url: str | None = None,
 ) -> None:
     """Measure the base revision and the working tree in the same job, judged by pairs.
 
@@ -82,7 +98,9 @@ def ab(
     of its per-pair ratios head/base with the thresholds of gates.md (from
     baselines.json where the key exists, else config), and shown with its interval
     and, when baselines.json exists, its verdict against it. A bench absent at REV
-    is NEW.
+    is NEW. With --build venv each side runs in its own virtual environment
+    (requirements and/or the package installed from its tree, cached under
+    ~/.cache/benchgate/ab-venvs); the output says how each side was built.
 
     With --confirm, a bench whose paired verdict is unsure where it matters (an
     unsure WARN or FAIL, or a PASS whose interval reaches into FAIL) gets more
@@ -98,15 +116,14 @@ def ab(
     NAME's). Exit 1 when a paired verdict is FAIL or ERROR, 0 otherwise,
     2 for bad input (not a git repository, unknown revision).
 
+    With --store URL (or store in [tool.benchgate]) both sides' runs and the paired
+    verdicts are recorded in the results store (docs/store.md).
+
     \b
     Example (in a pull-request job):
       git fetch origin main
       benchgate ab --base origin/main --repeat 5 --confirm --format markdown
     """
-    from benchgate.ab.run import render_ab_markdown, render_ab_text, run_ab
-    from benchgate.machine.cpus import parse_cpus
-    from benchgate.run.runner import sigterm_as_interrupt
-
     config = get_config(ctx)
     choice = choose_for_machine(config, machine)
     config = choice.config
@@ -125,6 +142,7 @@ def ab(
         raise BenchgateError("only with --shard K/N", key="--durations")
     measures, per_bench = measure_settings(config, measure)
     cpu_list = parse_cpus(cpus if cpus is not None else config.cpus)
+    store = recording_store(config, store_url)
     display = _Display(live=sys.stderr.isatty())
     argv = ["benchgate", *sys.argv[1:]] if Path(sys.argv[0]).name != "runner.py" else sys.argv
     try:
@@ -145,6 +163,7 @@ def ab(
                 measure=measures,
                 measure_per_bench=per_bench,
                 calls=config.calls,
+                build=build,
             )
     finally:
         display.close()
@@ -157,4 +176,5 @@ def ab(
         click.echo(render_ab_markdown(result), nl=False)
     else:
         click.echo(render_ab_text(result), nl=False)
+    record_ab_result(config, store, result)
     ctx.exit(1 if result.gating() else 0)

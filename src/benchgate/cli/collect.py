@@ -8,6 +8,7 @@ import click
 
 from benchgate.cli.common import get_config
 from benchgate.cli.measure import report_config
+from benchgate.project.collect import collect as collect_artifacts
 
 
 @click.command()
@@ -46,8 +47,6 @@ def collect(ctx: click.Context, out_dir: str, results: str | None) -> None:
     Example:
       benchgate collect --out-dir outputs
     """
-    from benchgate.project.collect import collect as collect_artifacts
-
     config = get_config(ctx)
     dest = Path(out_dir).resolve()
     source = Path(results).resolve() if results else None

@@ -10,6 +10,7 @@ import click
 
 from benchgate.config import Config, load_config
 from benchgate.errors import BenchgateError
+from benchgate.render import fmt
 
 
 def get_config(ctx: click.Context) -> Config:
@@ -55,7 +56,8 @@ class GuardedGroup(click.Group):
         try:
             return super().invoke(ctx)
         except BenchgateError as exc:
-            click.echo(f"benchgate: error: {exc}", err=True)
+            # One line whatever the message holds (a key or a path from outside).
+            click.echo(f"benchgate: error: {fmt.plain(str(exc))}", err=True)
             ctx.exit(2)
         except KeyboardInterrupt:
             click.echo("benchgate: interrupted", err=True)

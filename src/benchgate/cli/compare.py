@@ -18,9 +18,12 @@ from benchgate.cli.measure import (
     run_confirmation,
 )
 from benchgate.cli.shard import class_line, machine_option
-from benchgate.judge.gate import gate, load_out_dir
+from benchgate.cli.store import record_runs, recording_store, store_option
+from benchgate.fsutil import atomic_write_text
+from benchgate.judge.gate import baseline_environment, gate, load_out_dir
 from benchgate.machine.classes import choose_for_runs
-from benchgate.render.ci import write_step_summary
+from benchgate.render.github import format_markdown, github_annotations, write_step_summary
+from benchgate.render.junit import junit_xml
 from benchgate.render.report import comparison_json, render_text
 
 
@@ -72,6 +75,7 @@ from benchgate.render.report import comparison_json, render_text
 )
 @confirm_options
 @machine_option
+@store_option
 @click.pass_context
 def compare(
     ctx: click.Context,
@@ -88,6 +92,7 @@ def compare(
     confirm_runs: int = 10,
     confirm_time: float | None = None,
     machine: str | None = None,
+    store_url: str | None = None,
 ) -> None:
     """Compare the measurements with baselines.json and gate on the result.
 
@@ -106,6 +111,9 @@ def compare(
     --confirm-runs more runs (or --confirm-time seconds), appended to OUT_DIR, and
     judged on all its runs, first ones included.
 
+    With --store URL (or store in [tool.benchgate]) the runs and the verdicts are
+    recorded in the results store (docs/store.md).
+
     \b
     Example:
       benchgate compare --format markdown --allow new
@@ -114,6 +122,7 @@ def compare(
     config = get_config(ctx)
     allowed = parse_allow(allow)
     d = resolve_out_dir(config, out_dir)
+    store = recording_store(config, store_url)
     all_runs = load_out_dir(d)
     choice = choose_for_runs(config, all_runs, machine)
     config = choice.config
@@ -146,8 +155,6 @@ def compare(
             proposed = {k: b.value for k, b in head.items() if k not in baselines}
     result = gate(config, d, baselines, runs=choice.runs if choice.runs is not None else all_runs)
     if confirm:
-        from benchgate.judge.gate import baseline_environment
-
         env = baseline_environment(config) if baselines is None else None
         result = run_confirmation(config, d, result, confirm_runs, confirm_time, env).gate
     comparison = result.comparison
@@ -159,17 +166,12 @@ def compare(
     if github is None:
         github = os.environ.get("GITHUB_ACTIONS") == "true"
     if github:
-        from benchgate.render.ci import github_annotations
-
         for line in github_annotations(comparison, allowed):
             click.echo(line)
     if github if step_summary is None else step_summary:
         # GitHub's summary page shows the whole table; annotations show only 10 per kind.
         write_step_summary(comparison, os.environ, allowed)
     if junit:
-        from benchgate.fsutil import atomic_write_text
-        from benchgate.render.ci import junit_xml
-
         atomic_write_text(Path(junit), junit_xml(comparison, allowed))
     said = class_line(choice, fmt) if baselines_path is None else None
     if said is not None:
@@ -177,9 +179,9 @@ def compare(
     if fmt == "json":
         click.echo(dump_json(comparison_json(comparison, allowed)))
     elif fmt == "markdown":
-        from benchgate.render.ci import format_markdown
-
         click.echo(format_markdown(comparison, allowed))
     else:
         click.echo(render_text(comparison, allowed), nl=False)
+    verdicts = [v.to_dict() for v in comparison.verdicts]
+    record_runs(config, store, d, verdicts, "compare", {"warnings": comparison.warnings})
     ctx.exit(1 if comparison.gating(allowed) else 0)

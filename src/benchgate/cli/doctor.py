@@ -7,6 +7,8 @@ import json
 import click
 
 from benchgate.cli.common import format_option, get_config
+from benchgate.machine import doctor as checks_mod
+from benchgate.machine.cpus import parse_cpus
 
 
 @click.command()
@@ -52,16 +54,13 @@ def doctor(
       benchgate doctor --cpus auto
       benchgate doctor --cpus 2-3 --format json
     """
-    from benchgate.machine.cpus import parse_cpus
-    from benchgate.machine.doctor import doctor_summary, render_text, run_doctor
-
     config = get_config(ctx)
     cpu_list = parse_cpus(cpus if cpus is not None else config.cpus)
-    checks = run_doctor(config, cpus=cpu_list, load_limit=load_limit, sample_s=sample_s)
-    summary = doctor_summary(checks)
+    checks = checks_mod.run_doctor(config, cpus=cpu_list, load_limit=load_limit, sample_s=sample_s)
+    summary = checks_mod.doctor_summary(checks)
     if fmt == "json":
         payload = {"checks": [c.to_dict() for c in checks], "summary": summary}
         click.echo(json.dumps(payload, indent=2))
     else:
-        click.echo(render_text(checks))
+        click.echo(checks_mod.render_text(checks))
     ctx.exit(1 if summary["warn"] else 0)

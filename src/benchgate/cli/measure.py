@@ -13,9 +13,11 @@ import click
 
 from benchgate.cli.common import get_config, split_list
 from benchgate.cli.shard import apply_shard, machine_option, shard_options
+from benchgate.cli.store import record_runs, recording_store, store_option
 from benchgate.config import Config, measure_settings
 from benchgate.errors import BenchgateError
-from benchgate.judge.gate import load_out_dir, write_out_report
+from benchgate.judge.confirm import confirm_unsure
+from benchgate.judge.gate import baseline_environment, gate, load_out_dir, write_out_report
 from benchgate.judge.reduce import reduce_runs, write_reduced
 from benchgate.judge.stats import METHODS
 from benchgate.machine.classes import (
@@ -26,8 +28,9 @@ from benchgate.machine.classes import (
     machine_classes,
     this_machine,
 )
+from benchgate.machine.cpus import parse_cpus
 from benchgate.model import RunStatus, Status
-from benchgate.render.report import fmt_num
+from benchgate.render import fmt as show
 from benchgate.run.discovery import discover, select
 from benchgate.run.measure import check_available, describe_scope, determinism_problems
 from benchgate.run.results import load_runs, out_dir_lock
@@ -136,8 +139,6 @@ def run_confirmation(
     baseline_env: dict[str, Any] | None = None,
 ) -> Any:
     """Confirm unsure WARN/FAIL verdicts with progress on stderr; returns the ConfirmResult."""
-    from benchgate.judge.confirm import confirm_unsure
-
     display = _Display(live=sys.stderr.isatty())
     argv = ["benchgate", *sys.argv[1:]] if Path(sys.argv[0]).name != "runner.py" else sys.argv
     try:
@@ -204,29 +205,68 @@ def _parse_env(pairs: tuple[str, ...]) -> dict[str, str]:
 
 
 class _Display:
-    """Progress: a live line on a terminal, plain lines otherwise (CI logs)."""
+    """Progress: a live bar with ETA on a terminal, plain lines otherwise (CI logs).
+
+    On a terminal, rich draws ``run r/R bench i/n`` with the elapsed time and an estimate
+    of the time left (every bench run counts as one step of rounds x benches); each
+    finished run is printed above the bar, as in a log.
+    """
 
     def __init__(self, live: bool) -> None:
         self.live = live
-        self._status: Any = None
+        self._bar: Any = None
+        self._task: Any = None
         if live:
+            # rich only on a terminal: importing it costs start-up time a CI log never needs.
             from rich.console import Console
+            from rich.progress import (
+                BarColumn,
+                MofNCompleteColumn,
+                Progress,
+                SpinnerColumn,
+                TextColumn,
+                TimeElapsedColumn,
+                TimeRemainingColumn,
+            )
 
             self.console = Console(stderr=True)
-            self._status = self.console.status("starting")
-            self._status.__enter__()
+            self._bar = Progress(
+                SpinnerColumn(),
+                TextColumn("{task.description}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeElapsedColumn(),
+                TextColumn("ETA"),
+                TimeRemainingColumn(),
+                console=self.console,
+                transient=True,
+            )
+            self._bar.start()
+            self._task = self._bar.add_task("starting", total=None)
 
     def __call__(self, ev: Progress) -> None:
-        head = f"[run {ev.round}/{ev.rounds}] bench {ev.bench_index}/{ev.bench_count} {ev.bench}"
+        head = (
+            f"[run {ev.round}/{ev.rounds}] bench {ev.bench_index}/{ev.bench_count} "
+            f"{show.plain(ev.bench)}"
+        )
+        if self.live:
+            done = (ev.round - 1) * ev.bench_count + ev.bench_index - (ev.record is None)
+            total = ev.rounds * ev.bench_count
+            self._bar.update(self._task, description=head, completed=done, total=total)
         if ev.record is None:
-            if self.live:
-                self._status.update(f"{head}  ({ev.elapsed_s:.0f}s elapsed)")
             return
         r = ev.record
         if r.status is RunStatus.OK:
-            what = ", ".join(f"{k}={fmt_num(m.value)} {m.unit}" for k, m in r.metrics.items())
+            what = ", ".join(
+                f"{show.plain(k)}={show.with_unit(m.value, show.plain(m.unit))}"
+                for k, m in r.metrics.items()
+            )
+            if r.metric_errors:  # each bad value is its metric's ERROR; say so at once
+                what += "; ERROR " + ", ".join(show.plain(k) for k in r.metric_errors)
+            if r.info:
+                what += f"; {len(r.info)} informational"
         else:
-            what = f"{r.status.value.upper()}: {r.reason}"
+            what = f"{r.status.value.upper()}: {show.plain(r.reason)}"
         scope = describe_scope(r)
         if scope:
             what += f"  [counted: {scope}]"
@@ -234,13 +274,13 @@ class _Display:
             what += "  [disturbed]"
         line = f"{head}: {what} ({r.duration_s:.1f}s)"
         if self.live:
-            self.console.print(line, markup=False, highlight=False)
+            self._bar.console.print(line, markup=False, highlight=False)
         else:
             click.echo(line, err=True)
 
     def close(self) -> None:
-        if self._status is not None:
-            self._status.__exit__(None, None, None)
+        if self._bar is not None:
+            self._bar.stop()
 
 
 @click.command()
@@ -258,6 +298,7 @@ class _Display:
 @confirm_options
 @shard_options
 @machine_option
+@store_option
 @click.pass_context
 def run(
     ctx: click.Context,
@@ -275,6 +316,7 @@ def run(
     shard: str | None = None,
     durations: str | None = None,
     machine: str | None = None,
+    store_url: str | None = None,
 ) -> None:
     """Run the benches, each in a fresh subprocess, and keep every run.
 
@@ -292,6 +334,9 @@ def run(
     With --confirm, the runs are then compared with baselines.json and the benches
     whose WARN or FAIL is unsure are run again (see `benchgate compare --confirm`).
 
+    With --store URL (or store in [tool.benchgate]) the out-dir's runs are recorded in
+    the results store afterwards (docs/store.md).
+
     With --shard K/N only part K of a deterministic split into N parts runs, balanced
     by the benches' recorded durations (see `benchgate shards`); `benchgate merge`
     joins the parts. --machine NAME records the run as made on that machine class.
@@ -300,9 +345,8 @@ def run(
     Example (job 3 of an 8-job CI matrix):
       benchgate run --repeat 5 --shard 3/8 --durations tests/bench/durations.json
     """
-    from benchgate.machine.cpus import parse_cpus
-
     config = get_config(ctx)
+    store = recording_store(config, store_url)
     benches = select(discover(config), pattern)
     if not benches:
         raise BenchgateError(
@@ -333,6 +377,7 @@ def run(
         measure=measures,
         measure_per_bench=per_bench,
         calls=config.calls,
+        metric_rules=config.metrics,
         machine_class=machine_class,
         shard=None if plan is None or shard is None else shard_record(shard, plan.digest),
     )
@@ -354,14 +399,13 @@ def run(
     )
     click.echo(f"results: {options.out_dir}/<bench>.json; report: {report}")
     if confirm:
-        from benchgate.judge.gate import baseline_environment, gate
-
         if machine_class is not None:  # judge against the baselines of this machine's class
             config = for_class(config, class_named(machine_classes(config), machine_class))
         try:
             before = gate(config, options.out_dir)
         except BenchgateError as exc:
             click.echo(f"confirm: not possible: {exc}", err=True)
+            record_runs(config, store, options.out_dir, source="run")
             return
         run_confirmation(
             config,
@@ -371,6 +415,7 @@ def run(
             confirm_time,
             baseline_environment(config),
         )
+    record_runs(config, store, options.out_dir, source="run")
 
 
 @click.command()
@@ -409,13 +454,14 @@ def reduce(ctx: click.Context, out_dir: str | None, method: str, drop_disturbed:
     for m in reduced.metrics.values():
         s = m.spread
         click.echo(
-            f"{m.key}: {fmt_num(m.value)} {m.unit} ({method} of {s.n}; "
-            f"min {fmt_num(s.min)}, max {fmt_num(s.max)}, CV {s.cv * 100:.1f}%, "
-            f"IQR {s.iqr_rel * 100:.1f}%)"
+            f"{show.plain(m.key)}: {show.with_unit(m.value, show.plain(m.unit))} "
+            f"({method} of {s.n}; "
+            f"min {show.num(s.min)}, max {show.num(s.max)}, CV {show.share(s.cv)}, "
+            f"IQR {show.share(s.iqr_rel)})"
         )
     for b in reduced.benches.values():
         if b.status is not RunStatus.OK:
-            click.echo(f"{b.bench}: {b.status.value.upper()} ({b.reason})")
+            click.echo(f"{show.plain(b.bench)}: {b.status.value.upper()} ({show.plain(b.reason)})")
     if reduced.dropped_disturbed:
         click.echo(f"left out {reduced.dropped_disturbed} disturbed runs")
     for line in determinism_problems(reduced.metrics.values()):

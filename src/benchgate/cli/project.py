@@ -13,6 +13,9 @@ from benchgate.errors import BenchgateError
 from benchgate.judge.gate import gate, write_out_report
 from benchgate.judge.reduce import reduce_runs, write_reduced
 from benchgate.model import RunStatus, Status
+from benchgate.project.ci_workflow import ci_template
+from benchgate.project.demo import copy_demo
+from benchgate.project.infer import adapt_workflow, infer_ci
 from benchgate.project.scaffold import init_project, sharded_ci_template
 from benchgate.render.report import render_text
 from benchgate.run.discovery import discover
@@ -21,12 +24,23 @@ from benchgate.run.runner import Progress, RunOptions, run_benches
 
 
 @click.command()
-@click.option("--force", is_flag=True, help="Overwrite files that already exist.")
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Replace existing files (each backed up to <file>.bak first); a baselines file "
+    "holding data is never replaced.",
+)
+@click.option(
+    "--migrate",
+    is_flag=True,
+    help='Convert a baselines file of another layout (e.g. {"meta", "cases"}) to '
+    "benchgate's, showing the diff; the original is kept as <file>.bak.",
+)
 @click.option(
     "--ci",
     type=click.Choice(["github", "gitlab"]),
     default=None,
-    help="Also write a CI workflow running the gate.",
+    help="Also write a CI workflow running the gate, adapted to what the project has.",
 )
 @click.option(
     "--shards",
@@ -36,16 +50,24 @@ from benchgate.run.runner import Progress, RunOptions, run_benches
     help="With --ci: the sharded layout, N shard jobs and one gate job (docs/sharding.md).",
 )
 @click.pass_context
-def init(ctx: click.Context, force: bool, ci: str | None, shards: int | None = None) -> None:
-    """Scaffold the method's files in this project.
+def init(
+    ctx: click.Context, force: bool, migrate: bool, ci: str | None, shards: int | None = None
+) -> None:
+    """Scaffold the method's files in this project, or adopt an existing setup.
 
     Writes tests/bench/runner.py (accepts the method's command lines), an empty
     tests/bench/baselines.json, tests/GATES.md (the rules for reviewers) and an
-    ignore line for tests/reports/. Existing files are kept unless --force.
+    ignore line for tests/reports/. Files already there are inspected and kept, with
+    what benchgate makes of them (an own runner.py, a baselines file of another
+    layout); --force replaces them after a .bak backup, except baselines with data;
+    --migrate converts baselines of another layout. With --ci the workflow's Python
+    version, install step, pip cache and timeout come from the project (printed).
+    Exit 0 when the project is ready for the gate, 1 when something incompatible
+    remains (e.g. baselines to --migrate).
 
     \b
     Example:
-      benchgate init --ci github
+      benchgate init --migrate --ci github
       benchgate init --ci github --shards 8
       python tests/bench/runner.py --out-dir tests/reports/bench --append
     """
@@ -53,23 +75,52 @@ def init(ctx: click.Context, force: bool, ci: str | None, shards: int | None = N
     extra: dict[Path, str] = {}
     if shards is not None and not ci:
         raise BenchgateError("only with --ci github|gitlab", key="--shards")
-    if ci and shards is not None:
-        rel, text = sharded_ci_template(ci, shards, config=config)
-        extra[config.root / rel] = text
-    elif ci:
-        from benchgate.render.ci import ci_template
+    if ci:
+        if shards is not None:
+            dest, text = sharded_ci_template(ci, shards, config=config)
+        else:
+            dest, text = ci_template(ci, config=config)
+        inferred = infer_ci(config)
+        if shards is not None:  # per-shard jobs: their timeouts follow the split, not a round
+            inferred.minutes, inferred.minutes_from = {}, "the sharded layout's own"
+        extra[config.root / dest] = adapt_workflow(text, ci, inferred)
+        for line in inferred.lines():
+            click.echo(f"inferred {line}")
+    names = [b.name for b in discover(config)] if migrate else None
+    result = init_project(config, force=force, extra=extra, migrate=migrate, benches=names)
 
-        rel, text = ci_template(ci, config=config)
-        extra[config.root / rel] = text
-    result = init_project(config, force=force, extra=extra)
+    def rel(p: Path) -> str:
+        try:
+            return p.relative_to(config.root).as_posix()
+        except ValueError:
+            return str(p)
+
+    m = result.migration
+    if m is not None:
+        if m.changed:
+            click.echo(f"migrated {rel(config.baselines_path)} ({m.layout} -> benchgate):")
+            click.echo(m.diff(rel(config.baselines_path)), nl=False)
+        for note in m.notes:
+            click.echo(f"  note: {note}")
+    for path, backup in result.backups.items():
+        click.echo(f"backed up {rel(path)} to {rel(backup)}")
     for p in result.written:
-        click.echo(f"wrote {p.relative_to(config.root)}")
+        if m is None or p != config.baselines_path:
+            click.echo(f"wrote {rel(p)}")
+    found = {f.path: f for f in result.findings}
     for p in result.kept:
-        click.echo(f"kept  {p.relative_to(config.root)} (exists; --force to overwrite)")
+        f = found.get(p)
+        if f is None:
+            click.echo(f"kept  {rel(p)} (exists; --force to overwrite)")
+        elif f.compatible:
+            click.echo(f"kept  {rel(p)}: {f.what}")
+        else:
+            click.echo(f"kept  {rel(p)}: INCOMPATIBLE: {f.what}")
+        if force and p == config.baselines_path:
+            click.echo(f"      {rel(p)} holds data: --force never replaces baselines")
     if result.gitignore_updated:
         click.echo("added the out-dir to .gitignore")
-    if result.kept and not result.written:
-        ctx.exit(1)
+    ctx.exit(1 if result.blocking else 0)
 
 
 @click.command()
@@ -103,8 +154,6 @@ def demo(ctx: click.Context, dest: str | None, repeat: int, strict: bool) -> Non
     Example:
       benchgate demo --dir /tmp/bg-demo
     """
-    from benchgate.project.demo import copy_demo
-
     root = copy_demo(Path(dest).resolve() if dest else None)
     click.echo(f"demo project: {root}")
     config = load_config(root)
@@ -116,6 +165,7 @@ def demo(ctx: click.Context, dest: str | None, repeat: int, strict: bool) -> Non
         env=dict(config.env),
         argv=["benchgate", "demo", *sys.argv[2:]],
         disturbed_share=config.disturbed_share,
+        metric_rules=config.metrics,
     )
 
     def progress(ev: Progress) -> None:

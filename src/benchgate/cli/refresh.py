@@ -7,11 +7,38 @@ from pathlib import Path
 
 import click
 
-from benchgate.baselines.history import HistoryEntry, baselines_log, working_file_problem
+from benchgate.baselines.history import (
+    HistoryEntry,
+    baselines_log,
+    revert_baselines,
+    working_file_problem,
+)
+from benchgate.baselines.refresh import (
+    RefreshOptions,
+    plan_refresh,
+    unified_diff,
+    write_refresh,
+)
+from benchgate.baselines.refresh_report import (
+    pr_body as make_pr_body,
+)
+from benchgate.baselines.refresh_report import (
+    pr_title,
+    read_baseline_environment,
+    render_report,
+)
+from benchgate.baselines.review import (
+    delta_text,
+    render_check_json,
+    render_check_markdown,
+    render_check_text,
+    run_check,
+)
 from benchgate.cli.common import format_option, get_config, split_list
 from benchgate.cli.measure import out_dir_option, resolve_out_dir
 from benchgate.cli.shard import class_line, machine_option
 from benchgate.errors import BenchgateError
+from benchgate.fsutil import atomic_write_text
 from benchgate.judge.gate import load_out_dir
 from benchgate.machine.classes import (
     choose_for_change,
@@ -19,6 +46,7 @@ from benchgate.machine.classes import (
     choose_for_runs,
     machine_classes,
 )
+from benchgate.render import fmt as show
 
 
 def _read_text(path: Path, missing: str | None) -> str:
@@ -41,7 +69,8 @@ def _read_text(path: Path, missing: str | None) -> str:
     "--reason",
     type=click.Choice(["algorithmic", "feature", "deps", "hardware"], case_sensitive=False),
     default=None,
-    help="Why the numbers legitimately moved (section 1 of the method). Required.",
+    help="Why the numbers legitimately moved (an algorithmic change, a new feature, a "
+    "dependency upgrade, new hardware). Required.",
 )
 @click.option("--why", default=None, metavar="TEXT", help="What changed, in a sentence. Required.")
 @click.option(
@@ -132,21 +161,6 @@ def refresh(
       benchgate refresh --reason deps --why "msgspec 0.18 -> 0.19" --dry-run
       benchgate refresh --reason feature --why "adds signature checks" --only vm.steps_per_sec
     """
-    from benchgate.baselines.refresh import (
-        RefreshOptions,
-        plan_refresh,
-        unified_diff,
-        write_refresh,
-    )
-    from benchgate.baselines.refresh_report import (
-        pr_body as make_pr_body,
-    )
-    from benchgate.baselines.refresh_report import (
-        pr_title,
-        read_baseline_environment,
-        render_report,
-    )
-
     config = get_config(ctx)
     if not reason:
         raise BenchgateError(
@@ -179,27 +193,25 @@ def refresh(
     plan = plan_refresh(
         config, runs, text, options, previous_env=read_baseline_environment(config.report_path)
     )
-    click.echo(f"decision (section 4): {plan.decision}")
+    click.echo(f"decision: {show.plain(plan.decision)}")
     for w in plan.warnings:
-        click.echo(f"warning: {w}", err=True)
+        click.echo(f"warning: {show.plain(w)}", err=True)
     if not plan.ok:
         for r in plan.refusals:
-            click.echo(f"refused: {r}", err=True)
+            click.echo(f"refused: {show.plain(r)}", err=True)
         click.echo(f"benchgate refresh: {len(plan.refusals)} refusal(s); nothing written", err=True)
         ctx.exit(1)
     if not plan.changes:
         click.echo("nothing to change: every refreshed value is the same; nothing written")
         return
     for line in plan.left_alone:
-        click.echo(f"left as it is: {line}")
-    from benchgate.render.report import fmt_num, fmt_pct
-
+        click.echo(f"left as it is: {show.plain(line)}")
     for c in plan.changes:
         s = c.metric.spread
         click.echo(
-            f"{c.key}: {fmt_num(c.old)} -> {fmt_num(c.new)} {c.unit} "
-            f"({'new' if c.is_new else fmt_pct(c.delta_pct)}; {s.n} runs, "
-            f"IQR/median {s.iqr_rel * 100:.1f}%)"
+            f"{show.plain(c.key)}: {show.num(c.old)} -> {show.num(c.new)} {show.plain(c.unit)} "
+            f"({'new' if c.is_new else show.pct(c.delta_pct)}; {s.n} runs, "
+            f"IQR/median {show.share(s.iqr_rel)})"
         )
     old_report = _read_text(config.report_path, None)
     report_text = render_report(plan, old_report)
@@ -214,8 +226,6 @@ def refresh(
     for p in written:
         click.echo(f"wrote {p}")
     if pr_body:
-        from benchgate.fsutil import atomic_write_text
-
         atomic_write_text(Path(pr_body), f"{title}\n\n{body}")
         click.echo(f"PR title: {title}")
         click.echo(f"PR body: {pr_body}")
@@ -274,13 +284,6 @@ def check(
       benchgate check --base origin/main --format markdown
       benchgate check --base main --evidence tests/reports/bench
     """
-    from benchgate.baselines.review import (
-        render_check_json,
-        render_check_markdown,
-        render_check_text,
-        run_check,
-    )
-
     config = get_config(ctx)
     ev = Path(evidence).resolve() if evidence else None
     changed = choose_for_change(config, base, head) if machine is None else None
@@ -306,7 +309,7 @@ def check(
 
 @click.group()
 def baselines() -> None:
-    """History and rollback of baselines.json (section 7 of the method).
+    """History and rollback of baselines.json (who changed a value, when, and why).
 
     \b
     Example:
@@ -350,27 +353,26 @@ def _print_log(entries: list[HistoryEntry], key: str | None, name: str, fmt: str
     if not entries:
         click.echo("no commit changed " + (f"{key} in " if key else "") + name)
         return
-    from benchgate.baselines.review import delta_text, fmt_value
-
     for e in entries:
         c = e.commit
-        click.echo(f"{c.short} {c.date[:10]} {c.subject}")
+        click.echo(f"{c.short} {c.date[:10]} {show.plain(c.subject)}")
         if e.problem:
-            click.echo(f"    ({e.problem})")
+            click.echo(f"    ({show.plain(e.problem)})")
         for d in e.deltas:
-            line = f"    {d.key}: "
+            line = f"    {show.plain(d.key)}: "
+            unit = show.plain(d.unit)
             if d.kind == "added":
-                line += f"added {fmt_value(d.new_value)} {d.unit}"
+                line += f"added {show.any_value(d.new_value)} {unit}"
             elif d.kind == "removed":
-                line += f"removed (was {fmt_value(d.old_value)} {d.unit})"
+                line += f"removed (was {show.any_value(d.old_value)} {unit})"
             elif d.kind == "changed":
-                old, new = fmt_value(d.old_value), fmt_value(d.new_value)
-                line += f"{old} -> {new} {d.unit} ({delta_text(d)})"
+                old, new = show.any_value(d.old_value), show.any_value(d.new_value)
+                line += f"{old} -> {new} {unit} ({delta_text(d)})"
             else:
                 fields = d.field_changes() or (["notes"] if d.notes_changed else ["other fields"])
                 line += "edited " + ", ".join(fields)
             if d.kind != "removed" and d.reason:
-                line += f"  reason: {d.reason}"
+                line += f"  reason: {show.plain(d.reason)}"
             click.echo(line)
 
 
@@ -386,8 +388,6 @@ def revert(ctx: click.Context, rev: str) -> None:
     Example:
       benchgate baselines revert HEAD~1
     """
-    from benchgate.baselines.history import revert_baselines
-
     config = get_config(ctx)
     result = revert_baselines(config, rev)
     if not result.written:

@@ -9,8 +9,9 @@ and a value within float rounding (1e-9 relative) of a threshold counts as on it
 
 from __future__ import annotations
 
+import difflib
 import math
-from collections.abc import Collection
+from typing import Any
 
 from benchgate.model import (
     Baseline,
@@ -23,6 +24,8 @@ from benchgate.model import (
     Verdict,
 )
 from benchgate.run.measure import mark_unmeasured
+from benchgate.selection import MetricRules, alias_config, rules_for
+from benchgate.validate import finite
 
 
 def _below(x: float, limit: float) -> bool:
@@ -131,12 +134,94 @@ def _absent_verdict(key: str, b: Baseline, bench: BenchSummary | None) -> Verdic
     )
 
 
-def compare(reduced: ReducedSet, baselines: dict[str, Baseline]) -> Comparison:
-    """Every measured metric and every baseline key, judged; rows in baselines order."""
+def info_verdict(key: str, entry: dict[str, Any], b: Baseline | None) -> Verdict:
+    """An informational metric's row: its value as reported, never judged."""
+    value = entry.get("value")
+    number = finite(value)
+    reason = "informational, never gated"
+    if b is not None:
+        reason += " (its baselines.json entry is not used)"
+    return Verdict(
+        key=key,
+        status=Status.INFO,
+        baseline=b.value if b is not None else None,
+        current=number,
+        unit=b.unit if b is not None else None,
+        delta_pct=None,
+        reason=reason if number is not None else f"{clip(str(value), 40)}; {reason}",
+        n=int(entry.get("n") or 0),
+    )
+
+
+def clip(text: str, limit: int) -> str:
+    """``text`` cut to ``limit`` characters with an ellipsis (a value must not stretch a table)."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+# How alike a MISSING and a NEW name of one bench must be to be offered as a rename.
+NEAR_MISS_CUTOFF = 0.75
+
+
+def pair_near_misses(verdicts: list[Verdict]) -> list[str]:
+    """Pair each MISSING with the NEW of the same bench whose name nearly matches.
+
+    The MISSING row's reason gets "did you mean ...?"; the returned notes give, per pair,
+    the pyproject.toml lines of the alias that settles it (the bench's name for the metric
+    renamed to the baseline's), so a renamed metric is not lost among the rows.
+    """
+    new_by_bench: dict[str, list[Verdict]] = {}
+    for v in verdicts:
+        if v.status is Status.NEW:
+            new_by_bench.setdefault(v.bench, []).append(v)
+    notes: list[str] = []
+    taken: set[str] = set()
+    for v in verdicts:
+        if v.status is not Status.MISSING or "." not in v.key:
+            continue
+        bench, metric = v.key.split(".", 1)
+        names = {
+            n.key.split(".", 1)[1]: n for n in new_by_bench.get(bench, []) if n.key not in taken
+        }
+        near = difflib.get_close_matches(metric, list(names), n=1, cutoff=NEAR_MISS_CUTOFF)
+        if not near:
+            continue
+        found = names[near[0]]
+        taken.add(found.key)
+        header, line = alias_config(bench, near[0], metric)
+        v.reason = f"did you mean {near[0]!r}? ({header} {line}); {v.reason}"
+        found.reason = f"probably {metric!r} of baselines.json under another name; {found.reason}"
+        notes.append(
+            f"{v.key} is MISSING and {found.key} is NEW: renamed? If it is the same metric, "
+            f"add to pyproject.toml: {header} {line}"
+        )
+    return notes
+
+
+def _is_info(key: str, rules: dict[str, MetricRules] | None) -> bool:
+    if not rules or "." not in key:
+        return False
+    bench, metric = key.split(".", 1)
+    return rules_for(rules, bench).classify(metric)[0] == "info"
+
+
+def compare(
+    reduced: ReducedSet,
+    baselines: dict[str, Baseline],
+    metric_rules: dict[str, MetricRules] | None = None,
+) -> Comparison:
+    """Every measured metric and every baseline key, judged; rows in baselines order.
+
+    ``metric_rules``: a baseline key they make informational is INFO even when it was not
+    reported this time (informational metrics never gate, so never MISSING).
+    """
     verdicts: list[Verdict] = []
     for key, b in baselines.items():
         m = reduced.metrics.get(key)
-        if m is not None:
+        if key in reduced.info and m is None:
+            verdicts.append(info_verdict(key, reduced.info[key], b))
+        elif m is None and _is_info(key, metric_rules):
+            verdicts.append(info_verdict(key, {"value": "not reported", "n": 0}, b))
+        elif m is not None:
             verdicts.append(judge_metric(m, b))
         else:
             verdicts.append(_absent_verdict(key, b, reduced.benches.get(key.split(".", 1)[0])))
@@ -157,6 +242,9 @@ def compare(reduced: ReducedSet, baselines: dict[str, Baseline]) -> Comparison:
                 )
             )
     mark_unmeasured(verdicts, reduced)  # e.g. instruction keys in a time-only run
+    for key, entry in reduced.info.items():
+        if key not in baselines:
+            verdicts.append(info_verdict(key, entry, None))
     # A bench that skipped or failed with no baseline key still gets a row: never silent.
     covered = {k.split(".", 1)[0] for k in baselines} | {m.bench for m in reduced.metrics.values()}
     for name, bench in reduced.benches.items():
@@ -191,47 +279,4 @@ def compare(reduced: ReducedSet, baselines: dict[str, Baseline]) -> Comparison:
                 reason=bench.reason,
             )
         )
-    return Comparison(verdicts=verdicts, method=reduced.method)
-
-
-# What to do about each non-numeric reason a gate fails: never a refresh.
-_NOT_A_REFRESH = {
-    Status.ERROR: "fix the benches that failed",
-    Status.MISSING: "measure the MISSING keys (or remove them in a reviewed change)",
-    Status.NEW: "add baselines for the NEW metrics in the change that introduces them "
-    "(`benchgate refresh --only KEY,...`)",
-}
-
-
-def refresh_decision(comparison: Comparison, allow: Collection[Status] | None = None) -> str:
-    """Section 4 of the method in one sentence: is a refresh warranted?
-
-    Never "no refresh needed" under a failed gate: when ERROR, MISSING or NEW verdicts
-    (not relaxed by ``allow``) fail it, the sentence says so and why a refresh is not the
-    answer to them.
-    """
-    c = comparison.counts()
-    fail = c[Status.FAIL]
-    blocking = [
-        s for s in _NOT_A_REFRESH if any(v.status is s for v in comparison.gating(set(allow or ())))
-    ]
-    if fail:
-        noun = "metric breaches" if fail == 1 else "metrics breach"
-        text = (
-            f"{fail} {noun} degradation: fix {'it' if fail == 1 else 'them'}, "
-            "or refresh with a justified reason"
-        )
-        if blocking:
-            text += "; besides, " + "; ".join(_NOT_A_REFRESH[s] for s in blocking)
-        return text
-    if blocking:
-        what = ", ".join(f"{c[s]} {s.label}" for s in blocking)
-        text = f"the gate failed on {what}, not on the numbers"
-        if Status.ERROR in blocking or Status.MISSING in blocking:
-            text += ": a refresh is not the answer"
-        return text + "; " + "; ".join(_NOT_A_REFRESH[s] for s in blocking)
-    parts = [f"{c[Status.PASS]} within warn"]
-    if c[Status.WARN]:
-        parts.append(f"{c[Status.WARN]} past warn but within degradation")
-    parts.append(f"{c[Status.IMPROVED]} improved")
-    return "no refresh needed: " + ", ".join(parts)
+    return Comparison(verdicts=verdicts, warnings=pair_near_misses(verdicts), method=reduced.method)

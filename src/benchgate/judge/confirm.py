@@ -29,7 +29,8 @@ from benchgate.judge.compare import compare, judge
 from benchgate.judge.confidence import CONFIRM_KEY, MIN_CI_RUNS, annotate, is_unsure
 from benchgate.judge.gate import Gate, comparison_warnings, write_out_report
 from benchgate.judge.reduce import load_reduced, reduce_runs, write_reduced
-from benchgate.model import Interval, RunRecord, Status, Verdict
+from benchgate.machine.environment import capture_environment
+from benchgate.model import RunRecord, Status, Verdict
 from benchgate.run.discovery import Bench, discover
 from benchgate.run.results import write_bench_runs
 from benchgate.run.runner import Progress, RunOptions, execute
@@ -45,45 +46,74 @@ TIME = "time limit"
 NOT_FOUND = "bench not found"
 
 
-def worth_confirming(
-    status: Status,
-    interval: Interval | None,
-    n: int,
-    higher_is_better: bool | None,
-    degradation_pct_max: float | None,
-    variance_pct_warn: float | None,
-) -> bool:
+def worth_confirming(v: Verdict) -> bool:
     """Whether more runs could change what this verdict costs the PR.
 
     Two cases: a WARN or FAIL that is unsure (its interval straddles a threshold) or has
     too few runs for an interval; and a PASS or IMPROVED whose interval reaches into FAIL,
     i.e. a FAIL the first runs may have missed. A PASS that is only unsure about WARN is
     left alone: at worst it would become a warning, and confirming it would cost runs on
-    every noisy bench.
+    every noisy bench. The one rule for ``compare --confirm``, ``run --confirm`` and
+    ``ab --confirm`` (a paired verdict's ``n`` is its number of pairs).
     """
-    if interval is None:
-        return status in CONFIRMABLE and 0 < n < MIN_CI_RUNS
-    if higher_is_better is None or degradation_pct_max is None or variance_pct_warn is None:
+    hib, deg, warn = v.higher_is_better, v.degradation_pct_max, v.variance_pct_warn
+    if v.interval is None:
+        return v.status in CONFIRMABLE and 0 < v.n < MIN_CI_RUNS
+    if hib is None or deg is None or warn is None:
         return False  # not a judged verdict (NEW, MISSING, ...): nothing to confirm
-    if status in CONFIRMABLE:
-        return is_unsure(status, interval, higher_is_better, degradation_pct_max, variance_pct_warn)
-    if status in (Status.PASS, Status.IMPROVED):
-        worse = interval.low if higher_is_better else interval.high
-        ends = judge(1.0, worse, higher_is_better, degradation_pct_max, variance_pct_warn)
-        return ends is Status.FAIL
+    if v.status in CONFIRMABLE:
+        return is_unsure(v.status, v.interval, hib, deg, warn)
+    if v.status in (Status.PASS, Status.IMPROVED):
+        worse = v.interval.low if hib else v.interval.high
+        return judge(1.0, worse, hib, deg, warn) is Status.FAIL
     return False
 
 
-def needs_confirmation(v: Verdict) -> bool:
-    """:func:`worth_confirming` for a verdict against baselines.json."""
-    return worth_confirming(
-        v.status,
-        v.interval,
-        v.n,
-        v.higher_is_better,
-        v.degradation_pct_max,
-        v.variance_pct_warn,
-    )
+@dataclass
+class ConfirmLoop:
+    """What :func:`confirm_loop` did."""
+
+    extra: dict[str, int]  # bench -> runs (or rounds) made
+    stopped: dict[str, str]  # bench -> why it stopped: SETTLED, BUDGET or TIME
+    verdicts: dict[str, Verdict]  # key -> the verdict after the last round (empty if none)
+
+
+def confirm_loop(
+    targets: dict[str, list[str]],
+    run_round: Callable[[int, list[str]], list[str]],
+    judge_again: Callable[[], dict[str, Verdict]],
+    budget: int,
+    out_of_time: Callable[[], bool],
+) -> ConfirmLoop:
+    """More rounds for the benches in ``targets`` (bench -> keys) until each is settled.
+
+    ``run_round(round, benches)`` measures each bench once more, round-robin so drift
+    hits them alike, and returns the benches it did measure (fewer when time ran out
+    mid-round); ``judge_again()`` judges every metric again on ALL its runs, first ones
+    included. A bench stops when none of its keys is :func:`worth_confirming` any more
+    (SETTLED), after ``budget`` more rounds (BUDGET), or when ``out_of_time()`` says so
+    before a round (TIME).
+    """
+    active = list(targets)
+    extra = {b: 0 for b in active}
+    stopped: dict[str, str] = {}
+    verdicts: dict[str, Verdict] = {}
+    rnd = 0
+    while active and not out_of_time():
+        rnd += 1
+        for b in run_round(rnd, list(active)):
+            extra[b] += 1
+        verdicts = judge_again()
+        for b in list(active):
+            if not any(k in verdicts and worth_confirming(verdicts[k]) for k in targets[b]):
+                stopped[b] = SETTLED
+                active.remove(b)
+            elif extra[b] >= budget:
+                stopped[b] = BUDGET
+                active.remove(b)
+    for b in active:
+        stopped[b] = TIME
+    return ConfirmLoop(extra, stopped, verdicts)
 
 
 @dataclass
@@ -146,13 +176,12 @@ def _options_for(
         env={str(k): str(v) for k, v in env.items()} if isinstance(env, dict) else dict(config.env),
         argv=argv,
         disturbed_share=config.disturbed_share,
+        metric_rules=config.metrics,
     )
 
 
 def _env_record(config: Config, options: RunOptions) -> dict[str, Any]:
     import os
-
-    from benchgate.machine.environment import capture_environment
 
     used = options.cpus
     if used is None and hasattr(os, "sched_getaffinity"):
@@ -186,7 +215,7 @@ def confirm_unsure(
     targets: dict[str, list[str]] = {}
     before: dict[str, Verdict] = {}
     for v in comparison.verdicts:
-        if needs_confirmation(v):
+        if worth_confirming(v):
             targets.setdefault(v.bench, []).append(v.key)
             before[v.key] = copy.deepcopy(v)
     result = ConfirmResult(gate=gate_result, targets=targets, before=before)
@@ -209,7 +238,6 @@ def confirm_unsure(
         if fp not in envs:
             envs[fp] = _env_record(config, opts)
         active.append(name)
-        result.extra_runs[name] = 0
     fingerprints = {name: repr((o.cpus, sorted(o.env.items()))) for name, o in options.items()}
     invocation = (
         "confirm-"
@@ -219,47 +247,46 @@ def confirm_unsure(
     )
     method = gate_result.reduced.method
     drop_disturbed = gate_result.reduced.dropped_disturbed > 0
-    reduced = gate_result.reduced
-    rnd = 0
-    out_of_time = False
-    while active and not out_of_time:
-        rnd += 1
-        for i, name in enumerate(list(active), 1):
-            if time_limit_s is not None and time.perf_counter() - t0 >= time_limit_s:
-                out_of_time = True
+    latest = {"reduced": gate_result.reduced}
+    timed_out = False
+
+    def time_spent() -> bool:
+        return timed_out or (time_limit_s is not None and time.perf_counter() - t0 >= time_limit_s)
+
+    def run_round(rnd: int, names: list[str]) -> list[str]:
+        nonlocal timed_out
+        ran = []
+        for i, name in enumerate(names, 1):
+            if time_spent():  # checked before each run: a bench run can be long
+                timed_out = True
                 break
-            bench = known[name]
             if progress:
-                progress(Progress(name, i, len(active), rnd, budget_runs, time.perf_counter() - t0))
+                progress(Progress(name, i, len(names), rnd, budget_runs, time.perf_counter() - t0))
             record = execute(
-                bench, config.root, options[name], invocation, envs[fingerprints[name]]
+                known[name], config.root, options[name], invocation, envs[fingerprints[name]]
             )
             record.command[CONFIRM_KEY] = list(targets[name])
             runs.setdefault(name, []).append(record)
             write_bench_runs(out_dir, name, runs[name])
             result.records.append(record)
-            result.extra_runs[name] += 1
+            ran.append(name)
             if progress:
-                progress(
-                    Progress(
-                        name, i, len(active), rnd, budget_runs, time.perf_counter() - t0, record
-                    )
-                )
-        # Judge again on all runs of every bench, first ones included.
-        reduced = reduce_runs(runs, method, drop_disturbed)
+                elapsed = time.perf_counter() - t0
+                progress(Progress(name, i, len(names), rnd, budget_runs, elapsed, record))
+        return ran
+
+    def judge_again() -> dict[str, Verdict]:
+        reduced = latest["reduced"] = reduce_runs(runs, method, drop_disturbed)
         judged = compare(reduced, gate_result.baselines)
         annotate(judged, reduced, gate_result.baselines)
-        by_key = {v.key: v for v in judged.verdicts}
-        for name in list(active):
-            unsettled = [k for k in targets[name] if k in by_key and needs_confirmation(by_key[k])]
-            if not unsettled:
-                result.stopped[name] = SETTLED
-                active.remove(name)
-            elif result.extra_runs[name] >= budget_runs:
-                result.stopped[name] = BUDGET
-                active.remove(name)
-    for name in active:
-        result.stopped[name] = TIME
+        return {v.key: v for v in judged.verdicts}
+
+    loop = confirm_loop(
+        {name: targets[name] for name in active}, run_round, judge_again, budget_runs, time_spent
+    )
+    result.extra_runs.update(loop.extra)
+    result.stopped.update(loop.stopped)
+    reduced = latest["reduced"]
 
     if result.records:
         stored = load_reduced(out_dir)

@@ -11,16 +11,20 @@ from pathlib import Path
 from typing import Any
 
 from benchgate.baselines.file import load_baselines
+from benchgate.baselines.refresh_report import read_baseline_environment
 from benchgate.config import Config
 from benchgate.errors import BenchgateError
 from benchgate.fsutil import atomic_write_text
 from benchgate.judge.compare import compare
+from benchgate.judge.confidence import annotate
 from benchgate.judge.reduce import current_reduced
 from benchgate.judge.stats import noise
+from benchgate.machine.environment import diff_environments
 from benchgate.model import Baseline, Comparison, ReducedSet, RunRecord, RunStatus
 from benchgate.render.report import render_out_report
 from benchgate.run.measure import determinism_problems
 from benchgate.run.results import REPORT_FILE, load_runs, out_dir_lock
+from benchgate.selection import MetricRules
 
 MIN_RUNS = 5
 
@@ -58,8 +62,6 @@ def comparison_warnings(
     baseline_env: dict[str, Any] | None,
 ) -> list[str]:
     """Why a comparison may stand on shaky ground (warnings only; verdicts stay as they are)."""
-    from benchgate.machine.environment import diff_environments
-
     out: list[str] = []
     here = latest_env(runs)
     if baseline_env and here:
@@ -110,10 +112,6 @@ def comparison_warnings(
 
 def baseline_environment(config: Config) -> dict[str, Any] | None:
     """The environment the baselines were measured in, as the last refresh recorded it."""
-    try:
-        from benchgate.baselines.refresh_report import read_baseline_environment
-    except ImportError:  # pragma: no cover - methodology is part of the package
-        return None
     return read_baseline_environment(config.report_path)
 
 
@@ -122,12 +120,18 @@ def compare_with_baselines(
     reduced: ReducedSet,
     baselines: dict[str, Baseline],
     baseline_env: dict[str, Any] | None,
+    metric_rules: dict[str, MetricRules] | None = None,
 ) -> Comparison:
-    """Compare with the baselines, add the warnings, intervals and "unsure" labels."""
-    from benchgate.judge.confidence import annotate  # intervals and "unsure": extra information
+    """Compare with the baselines, add the warnings, intervals and "unsure" labels.
 
-    comparison = compare(reduced, baselines)
-    comparison.warnings = comparison_warnings(runs, reduced, comparison, baseline_env)
+    ``metric_rules`` (config ``metrics``): a baseline key the rules make informational is
+    INFO even when its bench did not report it this time, never MISSING.
+    """
+    comparison = compare(reduced, baselines, metric_rules)
+    comparison.warnings = [
+        *comparison_warnings(runs, reduced, comparison, baseline_env),
+        *comparison.warnings,  # compare's own notes (renamed metrics)
+    ]
     annotate(comparison, reduced, baselines, runs)
     return comparison
 
@@ -151,7 +155,7 @@ def gate(
         )
         if baseline_env is None:
             baseline_env = baseline_environment(config)
-    comparison = compare_with_baselines(runs, reduced, baselines, baseline_env)
+    comparison = compare_with_baselines(runs, reduced, baselines, baseline_env, config.metrics)
     return Gate(runs, reduced, baselines, comparison)
 
 
@@ -170,7 +174,7 @@ def write_out_report(config: Config, out_dir: Path, reduced: ReducedSet | None =
                 config.baselines_path, config.degradation_pct_max, config.variance_pct_warn
             )
             comparison = compare_with_baselines(
-                runs, reduced, baselines, baseline_environment(config)
+                runs, reduced, baselines, baseline_environment(config), config.metrics
             )
         except BenchgateError as exc:
             note = f"No comparison: {exc}"

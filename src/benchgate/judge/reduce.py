@@ -24,6 +24,7 @@ from benchgate.model import (
     RunStatus,
 )
 from benchgate.run.results import REDUCED_FILE
+from benchgate.validate import finite
 
 
 def _env_key(run: RunRecord) -> str:
@@ -62,6 +63,18 @@ def reduce_bench(
     names: list[str] = []
     for r in ok:
         names.extend(n for n in r.metrics if n not in names)
+    # A metric with a bad value in any run (0, negative, inf) is an ERROR: a gate must not
+    # reduce over the runs where it happened to work. The bench's other metrics count.
+    bad: dict[str, list[str]] = {}
+    for r in ok:
+        for name, why in r.metric_errors.items():
+            bad.setdefault(name, []).append(why)
+    for name, whys in bad.items():
+        reported = sum(1 for r in ok if name in r.metrics or name in r.metric_errors)
+        summary.metric_errors[f"{bench}.{name}"] = (
+            f"{whys[-1]} (in {len(whys)} of {reported} runs)" if reported > 1 else whys[-1]
+        )
+    names = [n for n in names if n not in bad]
     # A metric the tool reported as failed or skipped and never measured keeps that status;
     # one that failed in some runs only is measured on the others, and the report says so.
     sometimes: dict[str, list[str]] = {}
@@ -117,6 +130,27 @@ def reduce_bench(
     return summary, metrics
 
 
+def reduce_info(bench: str, runs: list[RunRecord]) -> dict[str, dict[str, Any]]:
+    """The informational metrics of a bench's successful runs: key -> entry.
+
+    The value is the median when every run gave a finite number, else the latest value
+    as reported (text, 0, inf, a huge number: shown as is, never judged).
+    """
+    ok = [r for r in runs if r.status is RunStatus.OK and r.info]
+    names: list[str] = []
+    for r in ok:
+        names.extend(n for n in r.info if n not in names)
+    out: dict[str, dict[str, Any]] = {}
+    for name in names:
+        values = [r.info[name] for r in ok if name in r.info]
+        numbers = [finite(v) for v in values]
+        value: Any = values[-1]
+        if all(x is not None for x in numbers):
+            value = float(statistics.median([x for x in numbers if x is not None]))
+        out[f"{bench}.{name}"] = {"bench": bench, "metric": name, "value": value, "n": len(values)}
+    return out
+
+
 def reduce_runs(
     runs_by_bench: dict[str, list[RunRecord]],
     method: str = "median",
@@ -130,12 +164,14 @@ def reduce_runs(
     benches: dict[str, BenchSummary] = {}
     metrics: dict[str, ReducedMetric] = {}
     envs: dict[str, dict[str, Any]] = {}
+    info: dict[str, dict[str, Any]] = {}
     run_ids: list[str] = []
     for bench in sorted(runs_by_bench):
         runs = runs_by_bench[bench]
         summary, reduced = reduce_bench(bench, runs, method, drop_disturbed)
         benches[bench] = summary
         metrics.update(reduced)
+        info.update(reduce_info(bench, runs))
         for r in runs:
             run_ids.append(r.run_id)
             if r.status is RunStatus.OK and r.env:
@@ -148,6 +184,7 @@ def reduce_runs(
         created=datetime.now(timezone.utc).isoformat(timespec="seconds"),
         envs=list(envs.values()),
         dropped_disturbed=sum(b.dropped_runs for b in benches.values()),
+        info=info,
     )
 
 

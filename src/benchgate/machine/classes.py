@@ -39,7 +39,8 @@ from benchgate.gitutil import (
     resolve_rev,
     toplevel,
 )
-from benchgate.machine.environment import capture_environment, cpu_model, fingerprint
+from benchgate.machine.environment import capture_environment, fingerprint
+from benchgate.machine.sysinfo import cpu_model
 from benchgate.model import RunRecord
 
 # The environment fields a class may name, and how each is matched.

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from pathlib import Path
 
 from benchgate.errors import BenchgateError
@@ -286,30 +286,3 @@ def parse_cpus(spec: str | None, root: Path = SYS_ROOT) -> list[int] | None:
                 key="--cpus",
             )
     return cpus
-
-
-def apply_affinity(pid: int, cpus: list[int] | None) -> None:
-    """Pin process ``pid`` (0 = this one) to ``cpus``; a no-op without pinning support.
-
-    Raises BenchgateError when the OS refuses the set (e.g. CPUs outside a cpuset).
-    """
-    if not cpus or not hasattr(os, "sched_setaffinity"):
-        return
-    try:
-        os.sched_setaffinity(pid, cpus)
-    except OSError as exc:
-        raise BenchgateError(
-            f"cannot pin to CPUs {format_cpus(cpus)}: {exc.strerror or exc}", key="--cpus"
-        ) from None
-
-
-def pin_preexec(cpus: list[int] | None) -> Callable[[], None] | None:
-    """A ``preexec_fn`` pinning a child to ``cpus`` before it starts (None when not needed)."""
-    if not cpus or not hasattr(os, "sched_setaffinity"):
-        return None
-    chosen = list(cpus)
-
-    def _pin() -> None:
-        os.sched_setaffinity(0, chosen)
-
-    return _pin

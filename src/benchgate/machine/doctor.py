@@ -36,6 +36,9 @@ from benchgate.machine.cpus import (
     smt_siblings,
     usable_cpus,
 )
+from benchgate.machine.deps import dependency_parity, installed_distributions, lock_files
+from benchgate.machine.sysinfo import hypervisor
+from benchgate.render import fmt
 from benchgate.run.disturbance import DisturbanceMonitor, read_loadavg
 from benchgate.run.measure import needs_valgrind, valgrind_version
 
@@ -457,8 +460,6 @@ def check_thermal(ctx: _Context) -> Check:
 
 
 def _detect_virt(root: Path) -> str | None:
-    from benchgate.machine.environment import hypervisor
-
     found = hypervisor(root)
     if root == SYS_ROOT and shutil.which("systemd-detect-virt"):
         try:
@@ -638,8 +639,6 @@ def _sync_command(label: str) -> str:
 
 def check_dependencies(ctx: _Context) -> Check:
     """Installed versions against the project's lock/requirements files."""
-    from benchgate.machine.environment import dependency_parity, installed_distributions, lock_files
-
     if ctx.project_root is None:
         return Check("dependencies", "info", "no project given: dependency parity not checked")
     locks = lock_files(ctx.project_root)
@@ -801,9 +800,10 @@ def render_text(checks: list[Check]) -> str:
     width = max((len(c.name) for c in checks), default=0)
     lines = []
     for c in checks:
-        lines.append(f"{c.status.upper():<5} {c.name:<{width}}  {c.detail}")
+        # Details quote env var values and file contents: escaped, one line each.
+        lines.append(f"{c.status.upper():<5} {c.name:<{width}}  {fmt.plain(c.detail)}")
         if c.status == "warn" and c.fix:
-            lines.append(f"{'':<5} {'':<{width}}  fix: {c.fix}")
+            lines.append(f"{'':<5} {'':<{width}}  fix: {fmt.plain(c.fix)}")
     s = doctor_summary(checks)
     lines.append(f"{s['ok']} ok, {s['warn']} warn, {s['info']} info")
     return "\n".join(lines)

@@ -1,104 +1,59 @@
-"""Rendering: the out-dir's report.md, the text table and the JSON form of a comparison."""
+"""The comparison as a text table and as JSON, and the out-dir's report.md.
+
+Numbers and escaping come from :mod:`benchgate.render.fmt`; what is said about one
+verdict from :mod:`benchgate.render.verdicts`.
+"""
 
 from __future__ import annotations
 
-import math
 import re
 from typing import Any
 
-from benchgate.judge.compare import refresh_decision
+from benchgate.baselines.decision import refresh_decision
 from benchgate.judge.stats import noise
 from benchgate.model import STATUS_ORDER, Comparison, ReducedSet, RunRecord, RunStatus, Status
+from benchgate.render import fmt
+from benchgate.render.verdicts import (
+    counts_line,
+    gate_passed,
+    ordered,
+    short_note,
+    summary_line,
+)
 
-
-def fmt_num(x: float | None) -> str:
-    """A readable number: 4 significant digits, thousands separators, no exponent if avoidable."""
-    if x is None:
-        return "-"
-    if x == 0 or not math.isfinite(x):
-        return f"{x:g}"
-    mag = math.floor(math.log10(abs(x)))
-    if mag >= 4:
-        return f"{x:,.0f}"
-    if mag >= -3:
-        decimals = max(0, 3 - mag)
-        return f"{x:,.{decimals}f}"
-    return f"{x:.3e}"
-
-
-def fmt_pct(x: float | None, signed: bool = True) -> str:
-    """A percentage with one decimal (``+3.2%``), or ``-`` when absent."""
-    if x is None:
-        return "-"
-    return f"{x:+.1f}%" if signed else f"{x:.1f}%"
-
-
-def counts_line(comparison: Comparison) -> str:
-    """Every status counted, attention-needing first: never an average that hides one."""
-    c = comparison.counts()
-    return ", ".join(f"{c[s]} {s.label}" for s in STATUS_ORDER)
-
-
-def gate_passed(comparison: Comparison, allow: set[Status] | None = None) -> bool:
-    """True when nothing is FAIL, NEW, MISSING or ERROR (after ``allow``)."""
-    return not comparison.gating(allow)
-
-
-def summary_line(comparison: Comparison, allow: set[Status] | None = None) -> str:
-    """``benchgate: 1 FAIL, 0 ERROR, ... -- gate failed``."""
-    verdict = "gate passed" if gate_passed(comparison, allow) else "gate failed"
-    return f"benchgate: {counts_line(comparison)} -- {verdict}"
-
-
-def _note(v: Any) -> str:
-    bits = []
-    if v.unsure:
-        bits.append("unsure")
-    if v.confirmed_runs:
-        bits.append(f"confirmed with {v.confirmed_runs} more runs")
-    if v.interval is not None:
-        lo, hi = (v.interval.low - 1) * 100, (v.interval.high - 1) * 100
-        bits.append(f"{int(v.interval.level * 100)}% CI {lo:+.1f}%..{hi:+.1f}%")
-    if v.proposed is not None:
-        bits.append(f"PR proposes {fmt_num(v.proposed)}")
-    if v.added_with_baseline:
-        bits.append("baseline added by this change")
-    if v.reason and v.status in (Status.SKIPPED, Status.ERROR, Status.MISSING):
-        bits.append(v.reason.splitlines()[0][:120])
-    return "; ".join(bits)
+__all__ = [
+    "comparison_json",
+    "counts_line",
+    "environment_rows",
+    "environment_table",
+    "gate_passed",
+    "render_out_report",
+    "render_text",
+    "summary_line",
+]
 
 
 def render_text(comparison: Comparison, allow: set[Status] | None = None) -> str:
     """The verdict table as aligned plain text, with warnings above and the summary below."""
     headers = ["STATUS", "KEY", "BASELINE", "CURRENT", "UNIT", "DELTA", "N", "NOISE", "NOTE"]
-    rows = []
-    order = {s: i for i, s in enumerate(STATUS_ORDER)}
-    for v in sorted(comparison.verdicts, key=lambda v: order[v.status]):
-        rows.append(
-            [
-                v.status.label,
-                v.key,
-                fmt_num(v.baseline),
-                fmt_num(v.current),
-                v.unit or "-",
-                fmt_pct(v.delta_pct),
-                str(v.n) if v.n else "-",
-                fmt_pct(noise(v.spread) * 100, signed=False) if v.spread else "-",
-                _note(v),
-            ]
-        )
-    widths = [
-        max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(headers)
+    rows = [
+        [
+            v.status.label,
+            v.key,
+            fmt.num(v.baseline),
+            fmt.num(v.current),
+            v.unit or "-",
+            fmt.pct(v.delta_pct),
+            str(v.n) if v.n else "-",
+            fmt.share(noise(v.spread)) if v.spread else "-",
+            short_note(v),
+        ]
+        for v in ordered(comparison.verdicts)
     ]
-    lines = []
-    for w in comparison.warnings:
-        lines.append(f"! {w}")
+    lines = [f"! {fmt.plain(w)}" for w in comparison.warnings]
     if comparison.warnings:
         lines.append("")
-    fmt = "  ".join(f"{{:<{w}}}" for w in widths)
-    lines.append(fmt.format(*headers).rstrip())
-    for r in rows:
-        lines.append(fmt.format(*r).rstrip())
+    lines += fmt.table(headers, rows)
     lines.append("")
     lines.append(summary_line(comparison, allow))
     lines.append(refresh_decision(comparison, allow))
@@ -163,8 +118,6 @@ def environment_rows(
     reads "no warnings" over measurements other processes interfered with.
     """
     git = env.get("git") or {}
-    cpus = env.get("cpus")
-    cpus_s = "all" if cpus in (None, "all") else ",".join(str(c) for c in cpus)
     gov = env.get("governor")
     if isinstance(gov, dict):
         gov = ", ".join(sorted({str(g) for g in gov.values()}))
@@ -177,7 +130,7 @@ def environment_rows(
             "Cores",
             f"{env.get('logical_cores', '?')} logical, {env.get('physical_cores', '?')} physical",
         ),
-        ("CPUs used", cpus_s),
+        ("CPUs used", fmt.cpus(env.get("cpus"))),
         ("Scaling governor", str(gov) if gov else "not readable here"),
         (
             "Git commit",
@@ -195,6 +148,12 @@ def environment_rows(
     return rows
 
 
+def environment_table(rows: list[tuple[str, str]]) -> list[str]:
+    """(label, value) rows as a two-column markdown table, values escaped."""
+    lines = ["| | |", "| --- | --- |"]
+    return lines + [f"| {fmt.md_cell(label)} | {fmt.md_cell(value)} |" for label, value in rows]
+
+
 def render_out_report(
     runs_by_bench: dict[str, list[RunRecord]],
     reduced: ReducedSet,
@@ -208,7 +167,8 @@ def render_out_report(
     lines = ["# Benchmark report", ""]
     lines.append(
         f"{len(runs)} runs of {len(runs_by_bench)} benches in {len(invocations)} "
-        f"`benchgate run` call(s); aggregation: **{reduced.method}** over all successful runs."
+        f"`benchgate run` call(s); aggregation: **{fmt.md_text(reduced.method)}** over all "
+        "successful runs."
     )
     if reduced.dropped_disturbed:
         lines.append(
@@ -216,58 +176,74 @@ def render_out_report(
         )
     lines.append("")
     if latest is not None:
-        lines += ["## Environment", "", "| | |", "| --- | --- |"]
         disturbed = sum(1 for r in runs if r.disturbed)
-        for label, value in environment_rows(latest.env, disturbed, len(runs)):
-            lines.append(f"| {label} | {value} |")
+        rows = environment_rows(latest.env, disturbed, len(runs))
+        lines += ["## Environment", "", *environment_table(rows)]
         argv = latest.command.get("argv")
         if argv:
-            lines += ["", f"Command: `{' '.join(argv)}`"]
+            lines += ["", f"Command: {fmt.md_code(' '.join(str(a) for a in argv), table=False)}"]
         fps = {str(e.get("fingerprint")) for e in reduced.envs}
         if len(fps) > 1:
             lines += ["", f"**Warning:** the runs come from {len(fps)} different environments."]
         lines.append("")
+    method = fmt.md_cell(reduced.method)
     lines += [
         "## Metrics",
         "",
-        f"| key | {reduced.method} | unit | n | min | max | CV | IQR/median |",
+        f"| key | {method} | unit | n | min | max | CV | IQR/median |",
         "| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: |",
     ]
     for m in reduced.metrics.values():
         s = m.spread
         lines.append(
-            f"| `{m.key}` | {fmt_num(m.value)} | {m.unit} | {s.n} | {fmt_num(s.min)} | "
-            f"{fmt_num(s.max)} | {s.cv * 100:.1f}% | {s.iqr_rel * 100:.1f}% |"
+            f"| {fmt.md_code(m.key)} | {fmt.num(m.value)} | {fmt.md_cell(m.unit)} | {s.n} "
+            f"| {fmt.num(s.min)} | {fmt.num(s.max)} | {fmt.share(s.cv)} | {fmt.share(s.iqr_rel)} |"
         )
+    if reduced.info:
+        lines += [
+            "",
+            "## Informational metrics",
+            "",
+            "Recorded and shown, never gated (`info` in `[tool.benchgate.metrics]`).",
+            "",
+            "| key | value | n |",
+            "| --- | ---: | ---: |",
+        ]
+        for key, entry in reduced.info.items():
+            lines.append(
+                f"| {fmt.md_code(key)} | {fmt.md_cell(fmt.info_value(entry.get('value')))} "
+                f"| {entry.get('n', '-')} |"
+            )
     not_ok = [b for b in reduced.benches.values() if b.status is not RunStatus.OK or b.reason]
     if not_ok:
         lines += ["", "## Skipped and failed benches", ""]
         for b in not_ok:
             label = b.status.value.upper()
-            lines.append(f"- `{b.bench}`: {label} ({b.ok_runs}/{b.runs} runs ok): {b.reason}")
+            lines.append(
+                f"- {fmt.md_code(b.bench, table=False)}: {label} ({b.ok_runs}/{b.runs} runs ok): "
+                f"{fmt.md_text(b.reason or '')}"
+            )
             errs = [r for r in runs_by_bench.get(b.bench, []) if r.status is RunStatus.ERROR]
             if errs and errs[-1].stderr_tail:
                 tail = "\n".join(errs[-1].stderr_tail.splitlines()[-8:])
-                lines += ["", "  ```", *("  " + t for t in tail.splitlines()), "  ```"]
+                lines += ["", *fmt.fence(tail, indent="  ")]
     if comparison is not None:
         lines += ["", "## Comparison with baselines.json", "", summary_line(comparison), ""]
-        lines.append(refresh_decision(comparison))
+        lines.append(fmt.md_text(refresh_decision(comparison)))
         for w in comparison.warnings:
-            lines.append(f"- {w}")
-        from benchgate.render.ci import _md_cell  # ci imports this module: import when used
-
+            lines.append(f"- {fmt.md_text(w)}")
         lines += [
             "",
             "| status | key | baseline | current | unit | delta | note |",
             "| --- | --- | ---: | ---: | --- | ---: | --- |",
         ]
-        order = {s: i for i, s in enumerate(STATUS_ORDER)}
-        for v in sorted(comparison.verdicts, key=lambda v: order[v.status]):
+        for v in ordered(comparison.verdicts):
             # The NOTE of `benchgate compare`: interval, "unsure", confirmation, reason.
             lines.append(
-                f"| {v.status.label} | `{v.key}` | {fmt_num(v.baseline)} | {fmt_num(v.current)} "
-                f"| {v.unit or '-'} | {fmt_pct(v.delta_pct)} | {_md_cell(_note(v))} |"
+                f"| {v.status.label} | {fmt.md_code(v.key)} | {fmt.num(v.baseline)} "
+                f"| {fmt.num(v.current)} | {fmt.md_cell(v.unit or '-')} | {fmt.pct(v.delta_pct)} "
+                f"| {fmt.md_cell(short_note(v))} |"
             )
     elif baselines_note:
-        lines += ["", f"_{baselines_note}_"]
+        lines += ["", f"_{fmt.md_text(baselines_note)}_"]
     return "\n".join(lines) + "\n"

@@ -144,14 +144,3 @@ class DisturbanceMonitor:
         result["steal_share"] = round(max(0.0, steal) / capacity, 4)
         result["disturbed"] = other > self.limit_share
         return result
-
-
-def measure_idle_share(
-    cpus: list[int] | None, seconds: float, limit_share: float = 0.25, root: Path = SYS_ROOT
-) -> dict[str, Any]:
-    """Sample the chosen CPUs for ``seconds`` while this process sleeps (what doctor does)."""
-    monitor = DisturbanceMonitor(cpus, limit_share, root)
-    monitor.start()
-    before = time.process_time()
-    time.sleep(max(0.0, seconds))
-    return monitor.stop(time.process_time() - before)

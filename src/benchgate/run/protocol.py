@@ -7,7 +7,12 @@ lines before it are fine. Two forms are accepted:
   "higher_is_better": true, "samples": [...]}}}``
 * in the wild: ``{"case": "...", "params": {...}, "result": {"calls_per_s": 1.2e5,
   "median_s": 0.0029}}`` -- every numeric field of ``result`` is a metric, with unit
-  and direction inferred from its name.
+  and direction inferred from its name; nested objects give dotted names
+  (``{"result": {"match": {"jobs_per_sec": 9}}}`` is ``match.jobs_per_sec``).
+
+``[tool.benchgate.metrics.<bench>]`` (benchgate.selection) chooses which are gated, renames
+them and marks informational ones. Each metric is judged on its own: a value of 0, a
+negative or inf is that metric's error, the others are measured.
 
 ``{"skip": "reason"}`` (or exit code 77) means unavailable on this platform.
 """
@@ -16,10 +21,12 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, TypeGuard
 
 from benchgate.model import Measurement
+from benchgate.selection import NO_RULES, MetricRules
 from benchgate.validate import clean_json, clean_text, finite, name_problem, positive_finite
 
 SKIP_EXIT_CODE = 77
@@ -46,6 +53,10 @@ class BenchOutput:
     skip: str | None = None
     error: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    # Metrics whose own value was bad (0, negative, inf): name -> why. The others count.
+    metric_errors: dict[str, str] = field(default_factory=dict)
+    # Informational metrics (config ``info``): recorded and shown, never gated.
+    info: dict[str, Any] = field(default_factory=dict)
 
 
 # A string (escapes included; JSON strings never span lines) or a brace.
@@ -195,7 +206,7 @@ def _is_number(v: Any) -> TypeGuard[int | float]:
     return isinstance(v, (int, float)) and not isinstance(v, bool)
 
 
-def _measurement(name: str, spec: Any) -> Measurement:
+def _measurement(name: str, spec: Any, short: str | None = None) -> Measurement:
     if _is_number(spec):
         spec = {"value": spec}
     if not isinstance(spec, dict):
@@ -206,7 +217,8 @@ def _measurement(name: str, spec: Any) -> Measurement:
         shown = repr(raw_value)
         shown = shown if len(shown) <= 40 else shown[:37] + "..."
         raise ValueError(f"metric {name!r}: value must be a positive finite number, got {shown}")
-    guessed_unit, guessed_hib, known = infer_from_name(name)
+    # Unit and direction are guessed from ``short``: a nested name's last part.
+    guessed_unit, guessed_hib, known = infer_from_name(short or name)
     unit = spec.get("unit")
     inferred = False
     if unit is None:
@@ -243,10 +255,102 @@ def _metric_name(name: str) -> str:
     return name
 
 
-def parse_output(stdout: str) -> BenchOutput:
+# Nested result objects are read to this depth (``a.b.c``); deeper ones are context.
+MAX_NEST = 6
+MAX_INFO_CHARS = 200  # an informational value is context: kept short
+
+
+def _flatten(raw: dict[str, Any], prefix: str = "", depth: int = 0) -> Iterator[tuple[str, Any]]:
+    """(dotted name, value) of every leaf of a result object, nested objects included."""
+    for k, v in raw.items():
+        name = f"{prefix}{k}"
+        if isinstance(v, dict) and depth < MAX_NEST:
+            yield from _flatten(v, name + ".", depth + 1)
+        else:
+            yield name, v
+
+
+def _kind(v: Any) -> str:
+    if isinstance(v, bool):
+        return "boolean"
+    if _is_number(v):
+        return "number"
+    return {str: "string", list: "list", dict: "object", type(None): "null"}.get(
+        type(v), type(v).__name__
+    )
+
+
+def info_value(v: Any) -> Any:
+    """An informational value made storable and short: numbers kept when JSON can hold
+    them, anything else (text, lists, 0, inf, a 400-digit number) as bounded text."""
+    if _is_number(v) and finite(v) is not None:
+        return v if not isinstance(v, int) or abs(v) < 10**30 else float(v)
+    if isinstance(v, str):
+        return clean_text(v, MAX_INFO_CHARS)
+    text = v if isinstance(v, (int, float)) else json.dumps(v, default=str)
+    return clean_text(str(text), MAX_INFO_CHARS)
+
+
+def _where(leaves: list[tuple[str, Any]], field_name: str) -> str:
+    """Where the numbers were looked for, for the "no numeric metric" error."""
+    if not leaves:
+        return f"'{field_name}' is an empty object"
+    shown = ", ".join(f"{n!r} ({_kind(v)})" for n, v in leaves[:6])
+    more = f" and {len(leaves) - 6} more" if len(leaves) > 6 else ""
+    return f"looked in '{field_name}' (nested objects as dotted names): {shown}{more}"
+
+
+def _select(
+    reported: list[tuple[str, Any]], rules: MetricRules, in_the_wild: bool
+) -> tuple[dict[str, Measurement], dict[str, str], dict[str, Any], list[str]]:
+    """Each reported (name, spec) judged on its own: (metrics, metric errors, info, dropped).
+
+    A value that is not a positive finite number (0, a negative, inf) makes that metric an
+    error and leaves the others measured; an informational one is kept as it is.
+    """
+    metrics: dict[str, Measurement] = {}
+    errors: dict[str, str] = {}
+    info: dict[str, Any] = {}
+    dropped: list[str] = []
+    source: dict[str, str] = {}
+    for name, spec in reported:
+        kind, gated = rules.classify(name)
+        if kind == "metric" and in_the_wild and not _is_number(spec):
+            continue  # text, lists, booleans in `result` are context, not metrics
+        _metric_name(name)
+        if kind == "dropped":
+            dropped.append(name)
+            continue
+        if gated in source:
+            errors[gated] = f"reported as both {source[gated]!r} and {name!r} (see rename)"
+            metrics.pop(gated, None)
+            continue
+        source[gated] = name
+        if kind == "info":
+            value = spec.get("value") if isinstance(spec, dict) else spec
+            info[gated] = info_value(value)
+            continue
+        # A nested name's unit comes from its last part (match.jobs_per_sec: jobs/sec).
+        short = gated.rsplit(".", 1)[-1] if in_the_wild else gated
+        try:
+            m = _measurement(name, spec, short)
+        except ValueError as exc:
+            errors[gated] = str(exc)
+            continue
+        if in_the_wild:
+            m.inferred = True
+        metrics[gated] = m
+    return metrics, errors, info, dropped
+
+
+def parse_output(stdout: str, rules: MetricRules = NO_RULES) -> BenchOutput:
     """Read a bench's stdout into metrics, a skip reason, or an error message.
 
-    Never raises: whatever a bench prints becomes that bench's result or its error.
+    ``rules`` (the bench's ``[tool.benchgate.metrics.<bench>]``) select, rename and mark
+    informational metrics. Each metric is judged on its own: a bad value is that metric's
+    error (``metric_errors``) and the others are measured; only when nothing measurable
+    is left is the whole output an error. Never raises: whatever a bench prints becomes
+    that bench's result or its error.
     """
     found = find_last_object(stdout)
     obj = found.obj
@@ -259,26 +363,62 @@ def parse_output(stdout: str) -> BenchOutput:
         return BenchOutput(skip=text if reason not in (None, True) and text else "skipped")
     try:
         if "metrics" in obj:
+            field_name = "metrics"
             raw = obj["metrics"]
             if not isinstance(raw, dict):
                 raise ValueError("'metrics' must be an object")
-            metrics = {_metric_name(k): _measurement(k, v) for k, v in raw.items()}
-            extra = {k: v for k, v in obj.items() if k != "metrics"}
+            reported = list(raw.items())
         elif "result" in obj:
+            field_name = "result"
             raw = obj["result"]
             if not isinstance(raw, dict):
                 raise ValueError("'result' must be an object")
-            metrics = {}
-            for k, v in raw.items():
-                if _is_number(v):
-                    m = _measurement(_metric_name(k), {"value": v})
-                    m.inferred = True
-                    metrics[k] = m
-            extra = {k: v for k, v in obj.items() if k != "result"}
+            reported = list(_flatten(raw))
         else:
             return BenchOutput(error="its JSON has no 'metrics', 'result' or 'skip' field")
+        metrics, errors, info, dropped = _select(reported, rules, field_name == "result")
     except ValueError as exc:
         return BenchOutput(error=str(exc))
-    if not metrics:
-        return BenchOutput(error="its JSON reports no numeric metric")
-    return BenchOutput(metrics=metrics, extra=clean_json(extra))
+    extra = clean_json({k: v for k, v in obj.items() if k != field_name})
+    if metrics or info:
+        return BenchOutput(metrics=metrics, metric_errors=errors, info=info, extra=extra)
+    if errors:
+        text = "; ".join(errors.values())
+        error = text if len(text) <= 300 else text[:297] + "..."
+        return BenchOutput(error=error, metric_errors=errors, extra=extra)
+    if dropped:
+        names = ", ".join(repr(n) for n in dropped[:6])
+        return BenchOutput(
+            error=f"every metric it reports is excluded by its [tool.benchgate.metrics] "
+            f"rules: {names}"
+        )
+    return BenchOutput(error=f"its JSON reports no numeric metric ({_where(reported, field_name)})")
+
+
+def apply_rules(out: BenchOutput, rules: MetricRules) -> BenchOutput:
+    """``rules`` applied to an output read by another reader (a declared command's format):
+    metrics dropped, renamed or made informational as parse_output does with its own."""
+    if rules.empty or out.error is not None or out.skip is not None:
+        return out
+    metrics: dict[str, Measurement] = {}
+    info = dict(out.info)
+    errors = dict(out.metric_errors)
+    dropped: list[str] = []
+    for name, m in out.metrics.items():
+        kind, gated = rules.classify(name)
+        if kind == "dropped":
+            dropped.append(name)
+        elif gated in metrics or gated in info:
+            errors[gated] = f"reported twice under {gated!r} (see rename)"
+            metrics.pop(gated, None)
+        elif kind == "info":
+            info[gated] = info_value(m.value)
+        else:
+            metrics[gated] = m
+    if not metrics and not info and not errors:
+        names = ", ".join(repr(n) for n in dropped[:6])
+        return BenchOutput(
+            error=f"every metric it reports is excluded by its [tool.benchgate.metrics] "
+            f"rules: {names}"
+        )
+    return BenchOutput(metrics=metrics, extra=out.extra, metric_errors=errors, info=info)

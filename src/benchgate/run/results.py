@@ -223,8 +223,3 @@ class RunWriter:
                         path.unlink()
                         removed.append(path)
         return removed
-
-
-def all_runs(runs_by_bench: dict[str, list[RunRecord]]) -> list[RunRecord]:
-    """Every run of every bench, oldest first."""
-    return sorted((r for runs in runs_by_bench.values() for r in runs), key=lambda r: r.started)

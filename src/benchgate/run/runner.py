@@ -28,11 +28,14 @@ import psutil
 
 from benchgate.config import Config
 from benchgate.importers import command as formatted
+from benchgate.machine.environment import capture_environment
 from benchgate.model import RunRecord, RunStatus
 from benchgate.run.discovery import Bench
+from benchgate.run.disturbance import DisturbanceMonitor
 from benchgate.run.measure import DEFAULT_CALLS, TIME_ONLY, execute_measures, measures_for
-from benchgate.run.protocol import SKIP_EXIT_CODE, parse_output
+from benchgate.run.protocol import SKIP_EXIT_CODE, apply_rules, parse_output
 from benchgate.run.results import RunWriter, bench_file
+from benchgate.selection import MetricRules, rules_for
 
 STDERR_TAIL_CHARS = 4000
 # Only the end of a bench's output matters (the last JSON object, the last stderr lines):
@@ -62,6 +65,8 @@ class RunOptions:
     measure: tuple[str, ...] = TIME_ONLY
     measure_per_bench: dict[str, tuple[str, ...]] = field(default_factory=dict)
     calls: int = DEFAULT_CALLS  # calls of the smaller counting process
+    # [tool.benchgate.metrics]: per bench, which metrics gate and under which name.
+    metric_rules: dict[str, MetricRules] = field(default_factory=dict)
     # The declared machine class this machine is (recorded in each run's environment).
     machine_class: str | None = None
     # --shard K/N: {"k", "n", "plan"} (recorded in each run's command, checked by merge).
@@ -338,8 +343,6 @@ def _execute(
     argv: list[str],
     output: Path | None,
 ) -> RunRecord:
-    from benchgate.run.disturbance import DisturbanceMonitor
-
     started = _now()
     t0 = time.perf_counter()
     monitor = DisturbanceMonitor(options.cpus, options.disturbed_share)
@@ -399,10 +402,11 @@ def _execute(
     if timed_out:
         record.reason = f"timed out after {options.timeout:g} s"
         return record
+    rules = rules_for(options.metric_rules, bench.name)
     if bench.format and proc.returncode in bench.ok_exit_codes:
-        out = formatted.read_output(bench, stdout, output)
+        out = apply_rules(formatted.read_output(bench, stdout, output), rules)
     else:
-        out = parse_output(stdout)
+        out = parse_output(stdout, rules)
     if out.error and captured.stdout.dropped:
         out.error += (
             f" (it printed {captured.stdout.total:,} bytes on stdout; "
@@ -421,6 +425,7 @@ def _execute(
             if hint:
                 record.reason += f" ({hint})"
         return record
+    record.metric_errors = out.metric_errors
     if out.error:
         record.reason = out.error
         if proc.returncode != 0:  # a format command that may exit non-zero (pytest: 1)
@@ -428,6 +433,7 @@ def _execute(
         return record
     record.status = RunStatus.OK
     record.metrics = out.metrics
+    record.info = out.info
     record.extra = out.extra
     return record
 
@@ -464,8 +470,6 @@ def run_benches(
     Writes go through RunWriter: concurrent calls on one out-dir lose nothing, and a
     result file deleted mid-call (by a bench) is re-written from memory, with a warning.
     """
-    from benchgate.machine.environment import capture_environment
-
     out_dir = options.out_dir
     writer = RunWriter(out_dir, options.append)
     writer.start()  # a corrupt, unwritable or full out-dir stops us before measuring

@@ -12,6 +12,7 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
+from benchgate.render import fmt
 from benchgate.trend.analyze import ChangePoint, MetricTrend, TrendOptions, TrendStatus
 
 
@@ -20,11 +21,11 @@ def _short(sha: str) -> str:
 
 
 def _pct(x: float) -> str:
-    return f"{x * 100:+.1f}%"
+    return fmt.share(x, signed=True)
 
 
 def _num(x: float) -> str:
-    return f"{x:.4g}"
+    return fmt.num(x)
 
 
 def _p(p: float) -> str:
@@ -87,9 +88,7 @@ def _status_rows(trends: Sequence[MetricTrend]) -> list[list[str]]:
 
 
 def _table(head: list[str], rows: list[list[str]]) -> list[str]:
-    widths = [max(len(r[i]) for r in [head, *rows]) for i in range(len(head))]
-    fmt = "  ".join(f"{{:<{w}}}" for w in widths)
-    return [fmt.format(*head).rstrip(), *(fmt.format(*r).rstrip() for r in rows)]
+    return fmt.table(head, rows)  # cells escaped: keys are user data
 
 
 def render_text(trends: Sequence[MetricTrend], options: TrendOptions) -> str:
@@ -109,7 +108,7 @@ def render_text(trends: Sequence[MetricTrend], options: TrendOptions) -> str:
 
 def _md_cell(text: str) -> str:
     # Keys are user data: keep them from breaking the table or rendering as markup.
-    return text.replace("\\", "\\\\").replace("|", "\\|").replace("`", "'").replace("\n", " ")
+    return fmt.md_cell(text)
 
 
 def _md_table(head: list[str], rows: list[list[str]]) -> list[str]:
