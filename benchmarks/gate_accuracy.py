@@ -26,6 +26,19 @@ that can share runs do):
 ``benchgate-confirm`` the same runs, then ``benchgate.judge.confirm.confirm_unsure`` (``compare
                       --confirm``): a verdict unsure where it matters gets up to 10 more
                       candidate runs, judged on all runs;
+``benchgate-stored``  the stored-baseline flow at defaults: the same 5 baseline runs go
+                      through ``benchgate refresh`` (``plan_refresh``/``write_refresh``,
+                      ``--only`` the new key, ``--allow-noisy`` it when noisy, as a user
+                      must on a contended runner), which writes the value, the per-run
+                      ``values`` and the measured commit; then the same 5 candidate runs are
+                      judged by ``gate`` with the default config: two-sample interval
+                      widened by the default between-day ``drift_pct``;
+``benchgate-stored-confirm`` the same verdict, then ``compare --confirm`` as it runs when
+                      the baseline's commit is reachable: an unsure verdict (where it
+                      matters) is re-judged on interleaved baseline/candidate pairs, 5
+                      rounds and then up to 10 more while unsure (the harness interleaves
+                      the two workload sizes itself instead of checking the commit out, as
+                      for ``benchgate-ab``); a sure verdict is kept as it is;
 ``benchgate-ab``      5 interleaved base/candidate pairs (the order alternates each round,
                       as ``benchgate ab`` does), judged by ``benchgate.ab.run.judge_pairs`` on
                       the paired ratios. The harness interleaves the two workload sizes
@@ -60,8 +73,9 @@ always first after the hogs start.
 
 It prints and saves a table (``--out``, default ``benchmarks/reports/accuracy/
 gate_accuracy.md`` and ``.json`` beside it, with every trial's raw numbers): verdict
-counts per drop, accuracy, false-FAIL rate at 0-2%, missed-FAIL rate at >= 25% and the
-median seconds per verdict, per gate and condition::
+counts per drop, accuracy, false-FAIL rate at 0-2%, missed-FAIL rate at >= 25%, how often
+the gate's stated interval covered the true ratio (for gates that state one; the target is
+90% at 95% intervals) and the median seconds per verdict, per gate and condition::
 
     python benchmarks/gate_accuracy.py            # default size, under 30 minutes on 2 cores
     python benchmarks/gate_accuracy.py --quick    # under 3 minutes
@@ -110,6 +124,8 @@ GATES = (
     "naive",
     "benchgate",
     "benchgate-confirm",
+    "benchgate-stored",
+    "benchgate-stored-confirm",
     "benchgate-ab",
     "benchgate-ab-confirm",
     "benchgate-instructions",
@@ -123,7 +139,15 @@ INSTRUCTION_GATE = "benchgate-instructions"
 # runs it (`benchgate ab --base REV --confirm`).
 TARGET_GATE = "benchgate-ab-confirm"
 # The gates that share benchgate's sequential runs, and the A/B pairs.
-SEQUENTIAL_FAMILY = ("single-run", "naive", "benchgate", "benchgate-confirm")
+SEQUENTIAL_FAMILY = (
+    "single-run",
+    "naive",
+    "benchgate",
+    "benchgate-confirm",
+    "benchgate-stored",
+    "benchgate-stored-confirm",
+)
+STORED_FAMILY = ("benchgate-stored", "benchgate-stored-confirm")
 AB_FAMILY = ("benchgate-ab", "benchgate-ab-confirm")
 
 PASS, WARN_V, FAIL, ERROR = "PASS", "WARN", "FAIL", "ERROR"
@@ -335,8 +359,40 @@ def summarize(
                 f"{d:g}": verdict_counts([o.verdict for o in mine if o.drop == d]) for d in drops
             }
             s = score([(o.drop, o.verdict) for o in mine], [o.seconds for o in mine])
-            rows.append({"gate": gate, "condition": condition, "counts": counts, **s.to_dict()})
+            covered, stated = coverage(mine)
+            rows.append(
+                {
+                    "gate": gate,
+                    "condition": condition,
+                    "counts": counts,
+                    **s.to_dict(),
+                    "covered": covered,
+                    "intervals": stated,
+                }
+            )
     return rows
+
+
+def true_ratio(drop: float, iterations: int = Size("x", 1).iterations) -> float:
+    """The candidate's throughput over the baseline's, exactly as the workload is scaled."""
+    return iterations / _iterations_for(iterations, drop)
+
+
+def coverage(outcomes: Sequence[Outcome]) -> tuple[int, int]:
+    """(intervals that held the true ratio, intervals stated) over ``outcomes``.
+
+    An outcome states an interval when its detail has ``interval`` [low, high] (of the
+    ratio candidate/baseline of throughputs); the true ratio is :func:`true_ratio`.
+    """
+    covered = stated = 0
+    for o in outcomes:
+        iv = o.detail.get("interval") if o.detail else None
+        if not iv:
+            continue
+        stated += 1
+        r = true_ratio(o.drop, int(o.detail.get("iterations") or Size("x", 1).iterations))
+        covered += iv[0] <= r <= iv[1]
+    return covered, stated
 
 
 def target_check(rows: Sequence[dict[str, Any]], condition: str = "contended") -> dict[str, Any]:
@@ -422,7 +478,13 @@ def render_markdown(result: dict[str, Any]) -> str:
     ]
     head = ["gate", "condition"]
     head += [f"{d * 100:g}% ({ideal_verdict(d)})" for d in drops]
-    head += ["accuracy", "false FAIL (0-2%)", "missed FAIL (>=25%)", "median s/verdict"]
+    head += [
+        "accuracy",
+        "false FAIL (0-2%)",
+        "missed FAIL (>=25%)",
+        "interval covered true ratio",
+        "median s/verdict",
+    ]
     lines.append("| " + " | ".join(head) + " |")
     lines.append("| " + " | ".join(["---"] * 2 + ["---:"] * (len(head) - 2)) + " |")
     for r in result["summary"]:
@@ -431,7 +493,9 @@ def render_markdown(result: dict[str, Any]) -> str:
         ff = f"{_pct(r['false_fail_rate'])} ({r['false_fail']}/{r['false_fail_of']})"
         mf = f"{_pct(r['missed_fail_rate'])} ({r['missed_fail']}/{r['missed_fail_of']})"
         med = "-" if r["median_seconds"] is None else f"{r['median_seconds']:.1f}"
-        cells += [_pct(r["accuracy"]), ff, mf, med]
+        stated = r.get("intervals") or 0
+        cov = f"{_pct(r['covered'] / stated)} ({r['covered']}/{stated})" if stated else "-"
+        cells += [_pct(r["accuracy"]), ff, mf, cov, med]
         lines.append("| " + " | ".join(cells) + " |")
     t = result.get("targets") or {}
     if t:
@@ -653,7 +717,7 @@ class Harness:
         ok_base = [v for v in base_vals if v is not None]
         if not ok_base:
             secs = time.perf_counter() - t0
-            for name in ("benchgate", "benchgate-confirm"):
+            for name in ("benchgate", "benchgate-confirm", *STORED_FAMILY):
                 if name in self.gates:
                     out.append(Outcome(0, "", drop, name, ERROR, secs, detail))
             return out
@@ -707,19 +771,88 @@ class Harness:
                 d1.update(ratio=_ratio(v1), unsure=v1.unsure, interval=_interval(v1))
             verdict1 = _status_verdict(v1.status) if v1 is not None else ERROR
             out.append(Outcome(0, "", drop, "benchgate-confirm", verdict1, secs1, d1))
+        if set(STORED_FAMILY) & set(self.gates):
+            runs_secs = sum(r.duration_s for r in base_runs + cand_runs)
+            out.extend(self.stored_family(drop, tdir, base_runs, cand_runs, runs_secs, detail))
         return out
 
-    def benchgate_ab(self, drop: float) -> list[Outcome]:
-        """Interleaved base/candidate pairs judged on their paired ratios (benchgate ab).
+    def stored_family(
+        self,
+        drop: float,
+        tdir: Path,
+        base_runs: list[Any],
+        cand_runs: list[Any],
+        runs_secs: float,
+        detail: dict[str, Any],
+    ) -> list[Outcome]:
+        """benchgate-stored and benchgate-stored-confirm: refresh, then compare (--confirm)."""
+        from benchgate.baselines.refresh import RefreshOptions, plan_refresh, write_refresh
+        from benchgate.config import Config
+        from benchgate.judge.gate import gate
+        from benchgate.run.results import write_bench_runs
 
-        ``benchgate-ab``: the first ``size.pairs`` rounds. ``benchgate-ab-confirm``: the
-        same rounds, then, while ``benchgate.judge.confirm.worth_confirming`` says the paired
-        verdict is unsure where it matters, one more round at a time (the side that goes
-        first still alternating) up to ``size.confirm_runs`` more, judged on all pairs.
+        size = self.size
+        proj = tdir / "stored"
+        proj.mkdir(parents=True, exist_ok=True)
+        config = Config(
+            root=proj,
+            bench_dir="bench",
+            baselines="baselines.json",
+            report="report.md",
+            out_dir="out",
+            env=dict(self.env),
+            min_runs=min(5, size.runs),
+        )
+        t0 = time.perf_counter()
+        # `benchgate refresh --only KEY [--allow-noisy KEY]` on the baseline's runs.
+        options = RefreshOptions(
+            reason="algorithmic",
+            why="gate-accuracy trial",
+            only=[KEY],
+            allow_noisy=[KEY],
+            min_runs=config.min_runs,
+        )
+        plan = plan_refresh(config, {BENCH: list(base_runs)}, "{}\n", options)
+        out: list[Outcome] = []
+        if not plan.ok:
+            d = {**detail, "refusals": plan.refusals}
+            secs = runs_secs + time.perf_counter() - t0
+            gates = [g for g in STORED_FAMILY if g in self.gates]
+            return [Outcome(0, "", drop, g, ERROR, secs, d) for g in gates]
+        write_refresh(config, plan, None)
+        write_bench_runs(config.out_path, BENCH, list(cand_runs))
+        judged = gate(config, config.out_path, baseline_env={})
+        v = next((x for x in judged.comparison.verdicts if x.key == KEY), None)
+        secs = runs_secs + time.perf_counter() - t0
+        d0 = dict(detail)
+        if v is not None:
+            d0.update(ratio=_ratio(v), unsure=v.unsure, interval=_interval(v))
+            d0["interval_method"] = v.interval.method if v.interval else None
+        verdict = _status_verdict(v.status) if v is not None else ERROR
+        if "benchgate-stored" in self.gates:
+            out.append(Outcome(0, "", drop, "benchgate-stored", verdict, secs, d0))
+        if "benchgate-stored-confirm" in self.gates:
+            if v is None or not _worth(v):
+                out.append(Outcome(0, "", drop, "benchgate-stored-confirm", verdict, secs, d0))
+            else:
+                got = self.ab_rounds(drop)
+                d1 = {**d0, **got.detail, "stored_verdict": verdict}
+                out.append(
+                    Outcome(
+                        0, "", drop, "benchgate-stored-confirm", got.verdict, secs + got.seconds, d1
+                    )
+                )
+        return out
+
+    def ab_rounds(self, drop: float, confirm: bool = True) -> Outcome:
+        """``size.pairs`` interleaved base/candidate rounds judged on their paired ratios.
+
+        With ``confirm``: then, while ``benchgate.judge.confirm.worth_confirming`` says the
+        paired verdict is unsure where it matters, one more round at a time (the side that
+        goes first still alternating) up to ``size.confirm_runs`` more, judged on all
+        pairs: the loop ``ab --confirm`` and ``compare --confirm`` run.
         """
         from benchgate.ab.run import judge_pairs
-        from benchgate.judge.confirm import worth_confirming
-        from benchgate.model import Verdict
 
         size = self.size
         base_n, cand_n = size.iterations, _iterations_for(size.iterations, drop)
@@ -739,39 +872,51 @@ class Harness:
             if b is not None and c is not None:
                 pairs.append((b, c))
 
-        def outcome(gate: str, extra: int) -> Outcome:
-            secs = time.perf_counter() - t0
-            if not pairs:
-                return Outcome(0, "", drop, gate, ERROR, secs)
-            status, ratio, interval, unsure = judge_pairs(pairs, True, DEGRADATION, WARN)
-            detail = {
-                "pairs": list(pairs),
-                "ratio": ratio,
-                "unsure": unsure,
-                "interval": [interval.low, interval.high] if interval else None,
-                "extra_rounds": extra,
-            }
-            return Outcome(0, "", drop, gate, _status_verdict(status), secs, detail)
-
         def worth(extra: int) -> bool:
             if not pairs or extra >= size.confirm_runs:
                 return False
             status, ratio, interval, _unsure = judge_pairs(pairs, True, DEGRADATION, WARN)
-            v = Verdict("acc.ab", status, None, None, None, None, True, DEGRADATION, WARN)
-            v.n, v.interval, v.ratio = len(pairs), interval, ratio
-            return worth_confirming(v)
+            return _worth_paired(status, ratio, interval, len(pairs))
 
         for _ in range(size.pairs):
             one_round()
-        out = []
-        if "benchgate-ab" in self.gates:
-            out.append(outcome("benchgate-ab", 0))
-        if "benchgate-ab-confirm" in self.gates:
-            extra = 0
+        first_seconds = time.perf_counter() - t0
+        extra = 0
+        if confirm:
             while worth(extra):
                 one_round()
                 extra += 1
-            out.append(outcome("benchgate-ab-confirm", extra))
+        secs = time.perf_counter() - t0
+        if not pairs:
+            return Outcome(0, "", drop, "", ERROR, secs)
+        status, ratio, interval, unsure = judge_pairs(pairs, True, DEGRADATION, WARN)
+        detail = {
+            "pairs": list(pairs),
+            "ratio": ratio,
+            "unsure": unsure,
+            "interval": [interval.low, interval.high] if interval else None,
+            "extra_rounds": extra,
+            "first_seconds": first_seconds,
+        }
+        return Outcome(0, "", drop, "", _status_verdict(status), secs, detail)
+
+    def benchgate_ab(self, drop: float) -> list[Outcome]:
+        """Interleaved base/candidate pairs judged on their paired ratios (benchgate ab).
+
+        ``benchgate-ab``: the first ``size.pairs`` rounds. ``benchgate-ab-confirm``: the
+        same rounds, then more while unsure where it matters (:meth:`ab_rounds`). Both are
+        read off one sequence of rounds: the first gate's verdict is taken before the
+        confirmation rounds.
+        """
+        out = []
+        if "benchgate-ab-confirm" in self.gates:
+            full = self.ab_rounds(drop, confirm=True)
+            if "benchgate-ab" in self.gates:
+                first = self._first_pairs(full)
+                out.append(replace(first, gate="benchgate-ab"))
+            out.append(replace(full, gate="benchgate-ab-confirm"))
+        elif "benchgate-ab" in self.gates:
+            out.append(replace(self.ab_rounds(drop, confirm=False), gate="benchgate-ab"))
         return out
 
     # -- instruction counts -----------------------------------------------------------------
@@ -845,6 +990,26 @@ class Harness:
             detail["determinism"] = [w for w in judged.comparison.warnings if "Determinism" in w]
         verdict = _status_verdict(v.status) if v is not None else ERROR
         return Outcome(0, "", drop, INSTRUCTION_GATE, verdict, time.perf_counter() - t0, detail)
+
+    def _first_pairs(self, full: Outcome) -> Outcome:
+        """``full``'s verdict on its first ``size.pairs`` pairs only (benchgate-ab)."""
+        from benchgate.ab.run import judge_pairs
+
+        pairs = (full.detail.get("pairs") or [])[: self.size.pairs]
+        if not pairs:
+            return full
+        status, ratio, interval, unsure = judge_pairs(
+            [tuple(p) for p in pairs], True, DEGRADATION, WARN
+        )
+        detail = {
+            "pairs": list(pairs),
+            "ratio": ratio,
+            "unsure": unsure,
+            "interval": [interval.low, interval.high] if interval else None,
+            "extra_rounds": 0,
+        }
+        secs = float(full.detail.get("first_seconds", full.seconds))
+        return Outcome(0, "", full.drop, "", _status_verdict(status), secs, detail)
 
     # -- pytest-benchmark ------------------------------------------------------------------
 
@@ -1006,6 +1171,8 @@ class Harness:
                 got = [self.pytest_benchmark(drop, tdir)]
             else:
                 got = [self.pyperf(drop, tdir)]
+            for o in got:
+                o.detail.setdefault("iterations", self.size.iterations)
             out.extend(replace(o, trial=trial, condition=condition) for o in got)
         return out
 
@@ -1094,6 +1261,23 @@ def _load_workload() -> Any:
 def _iterations_for(base: int, drop: float) -> int:
     """Steps per call of the candidate whose throughput is lower by exactly ``drop``."""
     return int(_load_workload().iterations_for(base, drop))
+
+
+def _worth(v: Any) -> bool:
+    """``benchgate.judge.confirm.worth_confirming`` of a stored-baseline verdict."""
+    from benchgate.judge.confirm import worth_confirming
+
+    return bool(worth_confirming(v))
+
+
+def _worth_paired(status: Any, ratio: float, interval: Any, n: int) -> bool:
+    """``worth_confirming`` of a paired verdict (higher is better, default thresholds)."""
+    from benchgate.judge.confirm import worth_confirming
+    from benchgate.model import Verdict
+
+    v = Verdict("acc.ab", status, None, None, None, None, True, DEGRADATION, WARN)
+    v.n, v.interval, v.ratio = n, interval, ratio
+    return bool(worth_confirming(v))
 
 
 def _ratio(v: Any) -> float | None:

@@ -51,6 +51,17 @@ def cli(project: Path) -> Callable[..., Result]:
     return _cli
 
 
+def no_drift(project: Path) -> None:
+    """Set ``drift_pct = 0`` in the project's [tool.benchgate]: intervals of the samples alone."""
+    path = project / "pyproject.toml"
+    text = path.read_text()
+    if "[tool.benchgate]" in text:
+        text = text.replace("[tool.benchgate]\n", "[tool.benchgate]\ndrift_pct = 0\n", 1)
+    else:
+        text += "\n[tool.benchgate]\ndrift_pct = 0\n"
+    path.write_text(text)
+
+
 def write_baselines(project: Path, data: dict[str, object]) -> Path:
     path = project / "tests" / "bench" / "baselines.json"
     path.write_text(json.dumps(data, indent=2) + "\n")

@@ -65,6 +65,13 @@ def test_valid_file_with_defaults_and_unknown_fields(tmp_path: Path) -> None:
         ),
         ('{"a.b": {"value": 1, "unit": "s", "higher_is_better": "yes"}}', "true or false"),
         ('{"a.b": {"value": 1, "unit": "s"}, "a.b": {"value": 2, "unit": "s"}}', "duplicate key"),
+        ('{"a.b": {"value": 1, "unit": "s", "values": []}}', "'values'"),
+        ('{"a.b": {"value": 1, "unit": "s", "values": [1, 0]}}', "positive finite numbers"),
+        ('{"a.b": {"value": 1, "unit": "s", "values": "1,2"}}', "'values'"),
+        ('{"a.b": {"value": 1, "unit": "s", "values": [1, true]}}', "'values'"),
+        ('{"a.b": {"value": 1, "unit": "s", "measured_commit": "main"}}', "'measured_commit'"),
+        ('{"a.b": {"value": 1, "unit": "s", "measured_commit": 123456789}}', "git commit id"),
+        ('{"a.b": {"value": 1, "unit": "s", "measured_commit": "abc"}}', "7-64 hex"),
     ],
 )
 def test_bad_baselines(tmp_path: Path, content: str, fragment: str) -> None:
@@ -80,3 +87,14 @@ def test_bad_baselines(tmp_path: Path, content: str, fragment: str) -> None:
 def test_missing_file(tmp_path: Path) -> None:
     with pytest.raises(BenchgateError, match="not found"):
         load_baselines(tmp_path / "nope.json")
+
+
+def test_values_and_measured_commit_are_read(tmp_path: Path) -> None:
+    p = _write(
+        tmp_path,
+        '{"a.b": {"value": 2, "unit": "s", "values": [1, 2, 3], '
+        '"measured_commit": "0123456789abcdef0123456789abcdef01234567"}}',
+    )
+    b = load_baselines(p)["a.b"]
+    assert b.raw["values"] == [1, 2, 3]
+    assert b.raw["measured_commit"] == "0123456789abcdef0123456789abcdef01234567"

@@ -25,7 +25,7 @@ from benchgate.model import (
 )
 from benchgate.render.report import render_out_report, render_text
 from benchgate.run.results import write_bench_runs
-from conftest import write_baselines
+from conftest import no_drift, write_baselines
 
 P, IMP, W, F = Status.PASS, Status.IMPROVED, Status.WARN, Status.FAIL
 
@@ -221,7 +221,7 @@ def test_report_md_verdicts_carry_interval_and_unsure_like_compare() -> None:
     reduced = reduce_runs(runs)
     baselines = {"a.sure": _baseline("a.sure", 100), "a.edge": _baseline("a.edge", 100)}
     c = compare(reduced, baselines)
-    annotate(c, reduced, baselines)
+    annotate(c, reduced, baselines, drift_pct=0)
     rows = _table_rows(render_out_report(runs, reduced, c))
     text = render_text(c)
     for key, unsure in (("a.sure", False), ("a.edge", True)):
@@ -239,6 +239,7 @@ def test_report_md_note_cells_stay_one_cell() -> None:
 
 
 def test_write_out_report_annotates_verdicts(project: Path) -> None:
+    no_drift(project)
     config = load_config(project)
     runs = _runs("a", {"x": [80.0, 80.5, 79.5, 80.2, 79.8]})
     write_bench_runs(config.out_path, "a", runs)

@@ -20,7 +20,7 @@ from benchgate.judge.confirm import (
 from benchgate.judge.gate import gate
 from benchgate.model import Interval, Status, Verdict
 from benchgate.run.results import load_runs
-from conftest import const_bench, write_baselines
+from conftest import const_bench, no_drift, write_baselines
 
 
 def counter_bench(values: list[float], cycle: bool = False) -> str:
@@ -55,6 +55,7 @@ def test_outlier_first_run_is_confirmed_on_all_runs(
     # The first run is an outlier (0.85x), the second a bit slow, then steady.
     write_bench("vm", counter_bench([850.0, 900.0, 1000.0]))
     write_bench("other", const_bench({"ops_per_sec": (50.0, "ops/sec")}))
+    no_drift(project)  # the intervals of the samples alone
     write_baselines(project, BASELINES)
     assert cli("run", "--repeat", "3").exit_code == 0
     out = project / "tests" / "reports" / "bench"
@@ -97,6 +98,7 @@ def test_pass_whose_interval_reaches_fail_is_confirmed(
     # first runs may have missed). The later runs are slow: the FAIL was real.
     write_bench("vm", counter_bench([1000.0, 500.0, 1000.0, 500.0]))
     write_bench("other", const_bench({"ops_per_sec": (50.0, "ops/sec")}))
+    no_drift(project)  # the intervals of the samples alone
     write_baselines(project, BASELINES)
     assert cli("run", "--repeat", "3").exit_code == 0
     v = _verdict(json.loads(cli("compare", "--format", "json").output), "vm.steps_per_sec")

@@ -157,6 +157,20 @@ def test_summary_and_targets(ga: ModuleType) -> None:
     assert t["seconds_vs_naive"]["met"] and t["seconds_vs_naive"]["value"] == 1.0
 
 
+def test_interval_coverage_counts_intervals_holding_the_true_ratio(ga: ModuleType) -> None:
+    true = ga.true_ratio(0.25)
+    assert true == pytest.approx(0.75, abs=1e-3)
+    cases = [
+        ga.Outcome(1, "quiet", 0.25, "g", "FAIL", 1.0, {"interval": [0.7, 0.8]}),  # holds it
+        ga.Outcome(1, "quiet", 0.25, "g", "FAIL", 1.0, {"interval": [0.6, 0.7]}),  # misses
+        ga.Outcome(1, "quiet", 0.0, "g", "PASS", 1.0, {"interval": [1.0, 1.0]}),  # exactly 1
+        ga.Outcome(1, "quiet", 0.0, "g", "PASS", 1.0, {}),  # states no interval
+    ]
+    assert ga.coverage(cases) == (2, 3)
+    row = ga.summarize(cases, ["g"], ["quiet"], [0.0, 0.25])[0]
+    assert (row["covered"], row["intervals"]) == (2, 3)
+
+
 def test_naive_rule(ga: ModuleType) -> None:
     assert ga.naive_verdict(100.0, 100.0) == "PASS"
     assert ga.naive_verdict(100.0, 95.0) == "PASS"  # exactly 5% down: not beyond it
@@ -182,7 +196,7 @@ def test_markdown_table(ga: ModuleType) -> None:
     assert "0% (PASS)" in header and "40% (FAIL)" in header and "median s/verdict" in header
     rows = [ln for ln in lines if ln.startswith("| ") and not ln.startswith(("| gate", "| ---"))]
     assert len(rows) == len(ga.GATES)
-    assert "| 0/0/1 | 0/0/1 | 100% | 0% (0/2) | 0% (0/2) |" in rows[0]
+    assert "| 0/0/1 | 0/0/1 | 100% | 0% (0/2) | 0% (0/2) | - |" in rows[0]
     assert "- highest accuracy: met" in md
 
 
@@ -230,6 +244,8 @@ def test_tiny_run_produces_the_table(tmp_path: Path) -> None:
         "naive",
         "benchgate",
         "benchgate-confirm",
+        "benchgate-stored",
+        "benchgate-stored-confirm",
         "benchgate-ab",
         "benchgate-ab-confirm",
         "pytest-benchmark",
@@ -251,6 +267,12 @@ def test_tiny_run_produces_the_table(tmp_path: Path) -> None:
         assert r["false_fail_of"] == s["trials"]  # the 0% drop
         assert r["missed_fail_of"] == s["trials"]  # the 40% drop
         assert r["median_seconds"] > 0
+        # Interval coverage: counted for the gates that state an interval.
+        assert 0 <= r["covered"] <= r["intervals"] <= r["n"]
+        if r["gate"] in ("benchgate", "benchgate-stored", "benchgate-ab"):
+            assert r["intervals"] == r["n"]
+    stored = [o for o in result["outcomes"] if o["gate"] == "benchgate-stored"]
+    assert all("+drift" in (o["detail"]["interval_method"] or "") for o in stored)
     assert result["targets"] == {}  # targets are judged under contention (the quick grid test)
     md = out.read_text()
     assert md.strip() in proc.stdout

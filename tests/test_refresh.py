@@ -14,12 +14,14 @@ from benchgate.baselines.file import parse_baselines_text
 from benchgate.baselines.refresh import (
     ACCEPTED_REGRESSION_MARK,
     RefreshOptions,
+    measured_commit,
     plan_refresh,
     unified_diff,
 )
 from benchgate.cli import main
 from benchgate.config import Config
 from benchgate.errors import BenchgateError
+from benchgate.judge.reduce import reduce_runs
 from benchgate.model import RunRecord, RunStatus
 from benchgate.run.results import write_bench_runs
 from conftest import make_env, make_runs
@@ -370,7 +372,7 @@ def test_all_refusals_listed_at_once_and_nothing_changes(config: Config) -> None
 # --- what a refresh writes -----------------------------------------------------------------
 
 
-def test_clean_refresh_updates_value_and_record_only(config: Config) -> None:
+def test_clean_refresh_updates_value_record_values_and_commit_only(config: Config) -> None:
     plan = plan_for(config, steady_runs())
     assert plan.ok and plan.changed
     data = json.loads(plan.new_text)
@@ -380,26 +382,63 @@ def test_clean_refresh_updates_value_and_record_only(config: Config) -> None:
     assert data["b.ops"]["custom"] == {"owner": "team-x", "tags": [1, 2]}
     assert data["b.ops"]["degradation_pct_max"] == 0.2
     assert list(data) == ["a.ops", "b.ops"]
+    # The per-run values and the commit they measured, for two-sample comparisons later.
+    assert data["a.ops"]["values"] == STEADY
+    assert data["a.ops"]["measured_commit"] == "abc123def456"
+    assert len(data["b.ops"]["values"]) == 5
     diff = unified_diff(BASELINES, plan.new_text, "baselines.json")
     changed = [ln for ln in diff.splitlines() if ln[:1] in "+-" and ln[:3] not in ("+++", "---")]
-    # Two values, a record added after each: nothing else. A person's notes stay as written.
-    assert len([ln for ln in changed if ln.startswith("-")]) == 2
-    assert len([ln for ln in changed if ln.startswith("+")]) == 4
-    assert all('"value"' in ln or '"refreshed"' in ln for ln in changed)
+    # A record after each value, the per-run values and the commit at each entry's end (so
+    # the last field's line gains a comma): nothing else. A person's notes stay as written.
+    assert len([ln for ln in changed if ln.startswith("-")]) == 4
+    allowed = ('"value"', '"refreshed"', '"values"', '"measured_commit"', '"custom"', '"notes"')
+    assert all(any(a in ln for a in allowed) for ln in changed), changed
     assert data["a.ops"]["notes"] == "Median of 5 runs on the old box"
-    assert '    "custom": {"owner": "team-x", "tags": [1, 2]}\n  }\n}\n' in plan.new_text
+    # The unknown field's line only gains the comma before the appended fields.
+    assert '    "custom": {"owner": "team-x", "tags": [1, 2]},\n' in plan.new_text
+    assert plan.new_text.endswith('"measured_commit": "abc123def456"\n  }\n}\n')
 
 
 def test_sample_baseline_values_are_rewritten_with_the_new_runs(config: Config) -> None:
     text = BASELINES.replace(
         '"notes": "Median of 5 runs on the old box"',
-        '"notes": "Median of 5 runs on the old box",\n    "values": [990, 995, 1000, 1001, 1010]',
+        '"notes": "Median of 5 runs on the old box",\n    "values": [990, 995, 1000, 1001, 1010],'
+        '\n    "measured_commit": "0123456789ab"',
     )
     plan = plan_for(config, steady_runs(), text)
     assert plan.ok
     data = json.loads(plan.new_text)
     assert data["a.ops"]["values"] == STEADY  # the runs the new value is the median of
-    assert "values" not in data["b.ops"]  # only a sample baseline gets values
+    assert data["a.ops"]["measured_commit"] == "abc123def456"  # the commit they measured
+    assert plan.new_text.count('"measured_commit"') == 2
+
+
+def test_refresh_drops_an_old_commit_when_the_runs_name_none(config: Config) -> None:
+    text = BASELINES.replace(
+        '"notes": "Median of 5 runs on the old box"',
+        '"notes": "Median of 5 runs on the old box",\n    "measured_commit": "0123456789ab"',
+    )
+    dirty = make_env(git={"commit": "abc123def456", "dirty": True})
+    runs = {
+        "a": make_runs("a", {"ops": STEADY}, env=dirty),
+        "b": make_runs("b", {"ops": [500.0, 502.0, 501.0, 503.0, 504.0]}, env=dirty),
+    }
+    plan = plan_for(config, runs, text)
+    assert plan.ok, plan.refusals
+    data = json.loads(plan.new_text)
+    # Uncommitted changes: no commit holds the measured code, so none is recorded, and
+    # the old one (which the new values did not measure) is gone.
+    assert "measured_commit" not in data["a.ops"] and "measured_commit" not in data["b.ops"]
+    assert data["a.ops"]["values"] == STEADY
+
+
+def test_measured_commit_is_none_when_runs_disagree() -> None:
+    runs = make_runs("a", {"ops": STEADY})
+    runs[0].env = make_env(git={"commit": "fff123def456", "dirty": False})
+    m = reduce_runs({"a": runs}).metrics["a.ops"]
+    assert measured_commit({"a": runs}, m) is None
+    same = make_runs("a", {"ops": STEADY})
+    assert measured_commit({"a": same}, reduce_runs({"a": same}).metrics["a.ops"]) == "abc123def456"
 
 
 def test_notes_say_how_where_when_why(config: Config) -> None:
@@ -447,7 +486,8 @@ def test_new_metrics_need_only(config: Config) -> None:
     assert plan.new_text.endswith(
         '  },\n  "c.lat": {\n    "value": 2,\n    "unit": "ms",\n'
         '    "degradation_pct_max": 0.15,\n    "variance_pct_warn": 0.05,\n'
-        f'    "higher_is_better": false,\n    "refreshed": {notes}\n  }}\n}}\n'
+        f'    "higher_is_better": false,\n    "refreshed": {notes},\n'
+        '    "values": [2, 2.1, 2, 2.05, 2],\n    "measured_commit": "abc123def456"\n  }\n}\n'
     )
 
 

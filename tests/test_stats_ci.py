@@ -472,7 +472,7 @@ def test_annotate_sets_intervals_and_never_changes_verdicts() -> None:
     }
     comparison = compare(reduced, baselines)
     before = {v.key: v.status for v in comparison.verdicts}
-    annotate(comparison, reduced, baselines)
+    annotate(comparison, reduced, baselines, drift_pct=0)
     after = {v.key: v for v in comparison.verdicts}
     assert {k: v.status for k, v in after.items()} == before
     assert after["a.ops"].status is F and not after["a.ops"].unsure
@@ -490,12 +490,14 @@ def test_annotate_uses_hodges_lehmann_for_a_sample_baseline() -> None:
     reduced = _reduced(_metric("a.ops", [90.0, 91.0, 89.0, 90.5, 89.5]))
     base = _baseline("a.ops", 100.0, values=[100.0, 101.0, 99.0, 100.5, 99.5])
     comparison = compare(reduced, {"a.ops": base})
-    annotate(comparison, reduced, {"a.ops": base})
+    annotate(comparison, reduced, {"a.ops": base}, drift_pct=0)
     v = comparison.verdicts[0]
     assert v.status is W
     assert v.interval is not None and v.interval.method == "hodges-lehmann/mann-whitney"
     assert v.interval.low <= 0.9 <= v.interval.high < 0.95
     # Explicit samples win over the entry's.
-    annotate(comparison, reduced, {"a.ops": base}, baseline_samples={"a.ops": [90.0] * 5})
+    annotate(
+        comparison, reduced, {"a.ops": base}, baseline_samples={"a.ops": [90.0] * 5}, drift_pct=0
+    )
     assert comparison.verdicts[0].interval is not None
     assert comparison.verdicts[0].interval.low <= 1.0 <= comparison.verdicts[0].interval.high

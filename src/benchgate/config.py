@@ -65,6 +65,9 @@ class Config:
     ab_build: str = "pythonpath"
     # Machine classes: name -> what identifies it (see benchgate.machine.classes).
     machines: dict[str, Any] = field(default_factory=dict)
+    # Between-day drift of wall-clock metrics against a stored baseline (fraction at 95%;
+    # judge.drift.DEFAULT_DRIFT_PCT): widens those verdicts' intervals. 0 = none.
+    drift_pct: float = 0.10
     # Results store URL (docs/store.md): sqlite, sqlite:///PATH, postgresql://..., off.
     store: str | None = None
     source: Path | None = None  # the pyproject.toml read, if any
@@ -253,6 +256,13 @@ def _fraction(v: Any) -> float:
     return x
 
 
+def _drift(v: Any) -> float:
+    x = _number(v)
+    if not 0 <= x < 1:
+        raise _Bad(f"must be a fraction in [0, 1) (0.10 = 10%; 0 = no drift), got {v}")
+    return x
+
+
 def _timeout(v: Any) -> float:
     x = _number(v)
     if not 0 < x <= MAX_TIMEOUT_S:
@@ -355,6 +365,7 @@ _CHECKS: dict[str, Callable[[Any], Any]] = {
     "calls": _integer(1, MAX_CALLS),
     "metrics": _metric_rules,
     "ab_build": _ab_build,
+    "drift_pct": _drift,
     "store": _text,
 }
 

@@ -353,7 +353,7 @@ def _judge_all(
     by_baseline: dict[str, Verdict] = {}
     if baselines is not None:
         cmp = compare(head_red, baselines)
-        annotate(cmp, head_red, baselines)
+        annotate(cmp, head_red, baselines, drift_pct=config.drift_pct)
         by_baseline = {v.key: v for v in cmp.verdicts}
     out: list[Verdict] = []
     dropped = 0
@@ -560,6 +560,8 @@ def run_ab(
     calls: int = DEFAULT_CALLS,
     build: str | None = None,
     build_cache: Path | None = None,
+    names: list[str] | None = None,
+    baselines: dict[str, Baseline] | None = None,
 ) -> ABResult:
     """Measure ``base_rev`` and the working tree interleaved; judge each metric by pairs.
 
@@ -579,6 +581,9 @@ def run_ab(
     ``measure``, ``measure_per_bench`` and ``calls`` say what each side's runs measure
     (:mod:`benchgate.run.measure`): instruction counts are paired like times.
 
+    ``names`` (exact bench names) instead of ``pattern``, and ``baselines`` instead of
+    reading baselines.json, serve ``compare --confirm`` (:mod:`benchgate.ab.baseline`).
+
     ``build`` (default: config ``ab_build``) is how each side is made importable:
     ``pythonpath`` or ``venv`` (ab.build: its own virtual environment, cached in
     ``build_cache``); ``builds`` of the result says how each side was made.
@@ -591,11 +596,12 @@ def run_ab(
     commit = resolve_rev(top, base_rev, "--base")
     head_commit, dirty = head_state(root)
     head_benches = select(discover(config), pattern)
+    if names is not None:
+        head_benches = [b for b in head_benches if b.name in set(names)]
     if not head_benches:
         raise BenchgateError("no benches found", config.bench_path)
     check_available(measure, measure_per_bench or {}, [b.name for b in head_benches])
-    baselines: dict[str, Baseline] | None = None
-    if config.baselines_path.is_file():
+    if baselines is None and config.baselines_path.is_file():
         baselines = load_baselines(
             config.baselines_path, config.degradation_pct_max, config.variance_pct_warn
         )

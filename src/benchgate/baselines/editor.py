@@ -132,6 +132,17 @@ class BaselinesEditor:
         insert = f"{st.before_comma},{st.between}{dumps_json_string(name)}{st.colon}{json_text}"
         self._edits.append((anchor.value_end, anchor.value_end, insert))
 
+    def remove_field(self, key: str, name: str) -> None:
+        """Remove field ``name`` of entry ``key`` with its separating comma (no-op if absent)."""
+        members = self.entries[key].members
+        i = next((j for j, m in enumerate(members) if m.key == name), None)
+        if i is None or len(members) < 2:
+            return
+        if i > 0:  # from the end of the previous value: its comma goes with the field
+            self._edits.append((members[i - 1].value_end, members[i].value_end, ""))
+        else:  # the first field: up to the next field's key
+            self._edits.append((members[0].key_start, members[1].key_start, ""))
+
     def add_entry(self, key: str, fields: list[tuple[str, str]]) -> None:
         """Append a new entry ``key`` with ``(name, json_text)`` fields, in the file's style."""
         if key in self.entries or any(k == key for k, _ in self._new):
@@ -148,7 +159,16 @@ class BaselinesEditor:
         edits = list(self._edits)
         if self._new:
             edits.append(self._new_entries_edit())
-        for start, end, repl in sorted(edits, key=lambda e: e[0], reverse=True):
+        # From the end backwards, so earlier positions stay valid. At one position a
+        # replaced span goes first, then insertions latest-made first: they end up in the
+        # order they were made, and none lands inside a span replaced after it.
+        order = sorted(
+            range(len(edits)),
+            key=lambda i: (edits[i][0], edits[i][1] > edits[i][0], i),
+            reverse=True,
+        )
+        for i in order:
+            start, end, repl = edits[i]
             text = text[:start] + repl + text[end:]
         return text
 

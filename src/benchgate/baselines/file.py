@@ -1,7 +1,9 @@
 """baselines.json: loading and validating the reviewed reference numbers.
 
 The file is a flat JSON object ``{"<bench>.<metric>": {"value": .., "unit": .., ...}}``.
-Only ``value`` and ``unit`` are required; thresholds are fractions in (0, 1).
+Only ``value`` and ``unit`` are required; thresholds are fractions in (0, 1); ``values``
+(the per-run values a refresh reduced) and ``measured_commit`` (the commit they measured)
+are optional and validated when present.
 Unknown fields are kept in ``Baseline.raw`` so nothing is lost on rewrite.
 """
 
@@ -9,6 +11,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +19,8 @@ from benchgate.errors import BenchgateError
 from benchgate.gitutil import relpath, resolve_rev, show_file, toplevel
 from benchgate.model import DEFAULT_DEGRADATION, DEFAULT_WARN, Baseline
 
+# A commit id as git prints it: abbreviated (7+) up to a full SHA-256 name (64).
+_COMMIT = re.compile(r"[0-9a-fA-F]{7,64}")
 # Bounds on what a reviewed file of reference numbers can hold. A number with more digits
 # than this is a typo or an attack (a 400-digit integer overflows float()); JSON nested
 # deeper than this is not a baselines.json (5,000 levels exhaust the parser's recursion).
@@ -173,6 +178,24 @@ def validate_entry(
     notes = entry.get("notes")
     if notes is not None and not isinstance(notes, str):
         raise BenchgateError("'notes' must be a string", source, key)
+    values = entry.get("values")
+    if values is not None and (
+        not isinstance(values, list) or not values or not all(_number(v) and v > 0 for v in values)
+    ):
+        raise BenchgateError(
+            "'values' (the per-run values the value was reduced from) must be a non-empty "
+            "list of positive finite numbers",
+            source,
+            key,
+        )
+    commit = entry.get("measured_commit")
+    if commit is not None and (not isinstance(commit, str) or not _COMMIT.fullmatch(commit)):
+        raise BenchgateError(
+            "'measured_commit' must be a git commit id (7-64 hex digits), "
+            f"got {json.dumps(commit)}",
+            source,
+            key,
+        )
     record = entry.get("refreshed")
     if record is not None and not isinstance(record, str):
         raise BenchgateError(

@@ -95,9 +95,14 @@ class KeyChange:
     status: Status  # the new value judged against the old one (NEW for a new key)
     noisy_allowed: bool = False
     regression_accepted: bool = False
-    # The entry is a sample baseline ("values": [...]): its per-run values are rewritten
-    # with the runs the new value comes from, so its interval does not rest on old runs.
-    rewrite_values: bool = False
+    # The per-run values the new value is reduced from are written with it ("values"), so
+    # every later comparison with this entry is two-sample (its interval counts the
+    # baseline's own spread); False only for callers that want the value alone.
+    rewrite_values: bool = True
+    # The commit the runs measured ("measured_commit"): `compare --confirm` re-measures it
+    # interleaved with the working tree. None when the runs disagree or were made on a
+    # checkout with uncommitted changes (no commit holds the code they measured).
+    measured_commit: str | None = None
 
     @property
     def delta_pct(self) -> float | None:
@@ -592,7 +597,7 @@ def plan_refresh(
                 status=key.status,
                 noisy_allowed=noisy_note is not None,
                 regression_accepted=regression_note is not None,
-                rewrite_values=b is not None and "values" in b.raw,
+                measured_commit=measured_commit(runs_by_bench, m),
             )
         )
 
@@ -690,17 +695,19 @@ def apply_changes(text: str, changes: list[KeyChange], config: Config) -> str:
     editor = BaselinesEditor(text)
     for c in changes:
         if c.is_new:
-            editor.add_entry(
-                c.key,
-                [
-                    ("value", c.new_text),
-                    ("unit", dumps_json_string(c.unit)),
-                    ("degradation_pct_max", repr(float(config.degradation_pct_max))),
-                    ("variance_pct_warn", repr(float(config.variance_pct_warn))),
-                    ("higher_is_better", "true" if c.higher_is_better else "false"),
-                    (RECORD_FIELD, dumps_json_string(c.notes)),
-                ],
-            )
+            fields = [
+                ("value", c.new_text),
+                ("unit", dumps_json_string(c.unit)),
+                ("degradation_pct_max", repr(float(config.degradation_pct_max))),
+                ("variance_pct_warn", repr(float(config.variance_pct_warn))),
+                ("higher_is_better", "true" if c.higher_is_better else "false"),
+                (RECORD_FIELD, dumps_json_string(c.notes)),
+            ]
+            if c.rewrite_values:
+                fields.append(("values", _values_text(c.metric.values)))
+            if c.measured_commit:
+                fields.append(("measured_commit", dumps_json_string(c.measured_commit)))
+            editor.add_entry(c.key, fields)
         else:
             editor.set_field(c.key, "value", c.new_text)
             # The record goes in its own field; a person's `notes` are never touched. An
@@ -708,8 +715,15 @@ def apply_changes(text: str, changes: list[KeyChange], config: Config) -> str:
             # then shows one changed line and one added line per key, nothing else.
             editor.set_field(c.key, RECORD_FIELD, dumps_json_string(c.notes), after="value")
             if c.rewrite_values:
-                values = ", ".join(fmt.stored_value(v) for v in c.metric.values)
-                editor.set_field(c.key, "values", f"[{values}]")
+                # A commit from an earlier refresh would point at code these runs did not
+                # measure: replaced, or removed when these runs name none.
+                if not c.measured_commit:
+                    editor.remove_field(c.key, "measured_commit")
+                editor.set_field(c.key, "values", _values_text(c.metric.values), after=RECORD_FIELD)
+                if c.measured_commit:
+                    editor.set_field(
+                        c.key, "measured_commit", dumps_json_string(c.measured_commit), "values"
+                    )
     new_text = editor.render()
     # Belt and braces: the result must parse to exactly the intended values.
     parsed = parse_baselines_text(
@@ -722,6 +736,32 @@ def apply_changes(text: str, changes: list[KeyChange], config: Config) -> str:
         ):  # pragma: no cover
             raise BenchgateError("internal error: the edit did not apply cleanly", key=c.key)
     return new_text
+
+
+def _values_text(values: list[float]) -> str:
+    """The JSON text of a per-run ``values`` list, each number as a refresh writes values."""
+    return "[" + ", ".join(fmt.stored_value(v) for v in values) + "]"
+
+
+def measured_commit(runs_by_bench: dict[str, list[RunRecord]], m: ReducedMetric) -> str | None:
+    """The commit every run behind ``m`` measured, if they agree on one clean commit.
+
+    None when any run records no commit, a checkout with uncommitted changes (no commit
+    holds what it measured), or a commit other than the others'.
+    """
+    ids = set(m.run_ids)
+    commits: set[str] = set()
+    for r in runs_by_bench.get(m.bench, []):
+        if r.run_id not in ids:
+            continue
+        g = r.env.get("git") if isinstance(r.env, dict) else None
+        if not isinstance(g, dict) or g.get("dirty") is not False:
+            return None
+        c = g.get("commit")
+        if not isinstance(c, str) or not c:
+            return None
+        commits.add(c)
+    return commits.pop() if len(commits) == 1 else None
 
 
 def write_refresh(config: Config, plan: RefreshPlan, report_text: str | None) -> list[Path]:

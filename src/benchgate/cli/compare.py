@@ -15,7 +15,8 @@ from benchgate.cli.measure import (
     out_dir_option,
     parse_allow,
     resolve_out_dir,
-    run_confirmation,
+    run_baseline_confirmation,
+    store_drift_estimates,
 )
 from benchgate.cli.shard import class_line, machine_option
 from benchgate.cli.store import record_runs, recording_store, store_option
@@ -107,7 +108,11 @@ def compare(
     (then only that class's runs are judged); the output says which.
 
     With --confirm, a WARN or FAIL whose confidence interval straddles its threshold
-    (or that rests on fewer than 3 runs) is measured again: only its bench, up to
+    (or that rests on fewer than 3 runs) is measured again. When its baseline records
+    the commit it measured (measured_commit, written by refresh) and that commit is in
+    the repository, the commit is checked out in a worktree and measured interleaved
+    with the working tree, as `benchgate ab --confirm` does, and the verdict is judged
+    on the pairs. Otherwise (said on stderr) only its bench runs again, up to
     --confirm-runs more runs (or --confirm-time seconds), appended to OUT_DIR, and
     judged on all its runs, first ones included.
 
@@ -153,10 +158,15 @@ def compare(
                 config.baselines_path, config.degradation_pct_max, config.variance_pct_warn
             )
             proposed = {k: b.value for k, b in head.items() if k not in baselines}
-    result = gate(config, d, baselines, runs=choice.runs if choice.runs is not None else all_runs)
+    judged_runs = choice.runs if choice.runs is not None else all_runs
+    # The between-day drift of each metric from the results store's history, if any.
+    drifts, drift_note = store_drift_estimates(store, judged_runs, config.drift_pct)
+    result = gate(config, d, baselines, runs=judged_runs, drifts=drifts)
+    if drift_note:
+        result.comparison.warnings.append(drift_note)
     if confirm:
         env = baseline_environment(config) if baselines is None else None
-        result = run_confirmation(config, d, result, confirm_runs, confirm_time, env).gate
+        result = run_baseline_confirmation(config, d, result, confirm_runs, confirm_time, env)
     comparison = result.comparison
     if missing_note:
         comparison.warnings.insert(0, missing_note)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import sys
 import time
@@ -11,12 +12,14 @@ from typing import Any
 
 import click
 
+from benchgate.ab.baseline import confirm_against_commits, split_targets
 from benchgate.cli.common import get_config, split_list
 from benchgate.cli.shard import apply_shard, machine_option, shard_options
 from benchgate.cli.store import record_runs, recording_store, store_option
 from benchgate.config import Config, measure_settings
 from benchgate.errors import BenchgateError
 from benchgate.judge.confirm import confirm_unsure
+from benchgate.judge.drift import Drift, store_drifts
 from benchgate.judge.gate import baseline_environment, gate, load_out_dir, write_out_report
 from benchgate.judge.reduce import reduce_runs, write_reduced
 from benchgate.judge.stats import METHODS
@@ -36,6 +39,8 @@ from benchgate.run.measure import check_available, describe_scope, determinism_p
 from benchgate.run.results import load_runs, out_dir_lock
 from benchgate.run.runner import Progress, RunOptions, run_benches
 from benchgate.run.shard import parse_shard
+from benchgate.store.store import Store
+from benchgate.store.url import StoreURL
 
 
 def out_dir_option(f: Callable[..., object]) -> Callable[..., object]:
@@ -150,6 +155,78 @@ def run_confirmation(
     for line in result.lines():
         click.echo(line, err=True)
     return result
+
+
+def store_drift_estimates(
+    url: StoreURL, runs: dict[str, list[Any]], drift_pct: float
+) -> tuple[dict[str, Drift], str | None]:
+    """Per metric of ``runs``, the between-day drift estimated from the results store.
+
+    Only when a store is in use (``--store`` or ``store`` in config; ({}, None) when off).
+    The history read is that of the runs' environment fingerprint (the same kind of
+    machine). A store that cannot be read is a note (``drift_pct`` then applies), never a
+    failed gate: the drift only widens intervals.
+    """
+    if url.kind == "off":
+        return {}, None
+    keys = sorted({f"{b}.{m}" for b, rs in runs.items() for r in rs for m in r.metrics})
+    envs = [r.env for rs in runs.values() for r in rs if r.env]
+    fingerprint = envs[-1].get("fingerprint") if envs else None
+    try:
+        with Store.open(url) as store:
+            return store_drifts(store, keys, machine=fingerprint or None), None
+    except BenchgateError as exc:
+        return {}, (
+            f"No drift estimate from the results store ({exc}): "
+            f"drift_pct {drift_pct:g} used instead"
+        )
+
+
+def run_baseline_confirmation(
+    config: Config,
+    out_dir: Path,
+    gate_result: Any,
+    runs: int,
+    time_s: float | None,
+    baseline_env: dict[str, Any] | None = None,
+) -> Any:
+    """``compare --confirm``: pairs against each unsure baseline's commit where reachable.
+
+    Targets whose baseline records a reachable ``measured_commit`` are judged on pairs
+    interleaved with that commit (:mod:`benchgate.ab.baseline`); the others fall back to
+    re-measuring the current side (:func:`run_confirmation`), with one line saying why.
+    Returns the final Gate.
+    """
+    split = split_targets(config, gate_result)
+    for key, why in split.fallback.items():
+        click.echo(
+            f"confirm: {key}: not paired against its baseline's commit: {why}; "
+            "re-measuring the current side only, against the stored numbers (the drift "
+            "between the two days stays in its interval)",
+            err=True,
+        )
+    if not split.by_commit:
+        return run_confirmation(config, out_dir, gate_result, runs, time_s, baseline_env).gate
+    result = gate_result
+    if split.fallback:
+        paired_keys = {k for keys in split.by_commit.values() for k in keys}
+        rest = dataclasses.replace(
+            gate_result.comparison,
+            verdicts=[v for v in gate_result.comparison.verdicts if v.key not in paired_keys],
+        )
+        sub = dataclasses.replace(gate_result, comparison=rest)
+        result = run_confirmation(config, out_dir, sub, runs, time_s, baseline_env).gate
+    display = _Display(live=sys.stderr.isatty())
+    argv = ["benchgate", *sys.argv[1:]] if Path(sys.argv[0]).name != "runner.py" else sys.argv
+    try:
+        done = confirm_against_commits(
+            config, out_dir, result, split.by_commit, runs, time_s, display, argv
+        )
+    finally:
+        display.close()
+    for line in done.lines():
+        click.echo(line, err=True)
+    return done.gate
 
 
 def recorded_class(config: Config, machine: str | None) -> str | None:

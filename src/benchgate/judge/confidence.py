@@ -17,6 +17,11 @@ Which interval (see docs/statistics.md):
   or the caller passes ``baseline_samples``): Hodges-Lehmann with the Mann-Whitney
   interval, distribution-free, on log values.
 
+Either way the interval is then widened by the between-day drift of the machine
+(:mod:`benchgate.judge.drift`): the baseline was measured on another day, and two tight
+samples can differ by a drift that no sample shows. Counted measurements (instructions,
+cycles, bytes) are not widened: they do not drift.
+
 Fewer than :data:`MIN_CI_RUNS` current runs give no interval (and so never "unsure").
 """
 
@@ -25,7 +30,14 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 from benchgate.judge.compare import judge
-from benchgate.judge.stats import CI_LEVEL, bootstrap_ratio_interval, mann_whitney_ratio_interval
+from benchgate.judge.drift import DEFAULT_DRIFT_PCT, Drift, drifts, widen
+from benchgate.judge.stats import (
+    CI_LEVEL,
+    bootstrap_ratio_interval,
+    hodges_lehmann_ratio,
+    mann_whitney_ratio_interval,
+    reduce_values,
+)
 from benchgate.model import (
     Baseline,
     Comparison,
@@ -84,17 +96,29 @@ def metric_interval(
     baseline: float,
     samples: Sequence[float] | None = None,
     level: float = CI_LEVEL,
+    drift_pct: float = 0.0,
 ) -> Interval | None:
-    """The interval of current/baseline for one metric, or None with too few runs."""
+    """The interval of current/baseline for one metric, or None with too few runs.
+
+    ``drift_pct`` > 0 widens it by the between-day drift (:func:`benchgate.judge.drift.widen`)
+    around the estimate that goes with the interval (Hodges-Lehmann for a sample baseline,
+    stat(current) / baseline for one number); never for a metric whose unit does not drift.
+    """
     if len(m.values) < MIN_CI_RUNS:
         return None
     try:
         if samples is not None and len(samples) >= MIN_CI_RUNS:
-            return mann_whitney_ratio_interval(m.values, samples, level)
-        return bootstrap_ratio_interval(m.values, baseline, level, method=m.method)
-    except ValueError:
+            interval = mann_whitney_ratio_interval(m.values, samples, level)
+            centre = hodges_lehmann_ratio(m.values, samples)
+        else:
+            interval = bootstrap_ratio_interval(m.values, baseline, level, method=m.method)
+            centre = reduce_values(m.values, m.method) / baseline
+    except (ValueError, ZeroDivisionError):
         # Non-positive values (a log ratio is undefined) or a zero baseline: no interval.
         return None
+    if drift_pct > 0 and drifts(m.unit):
+        interval = widen(interval, centre, drift_pct)
+    return interval
 
 
 def annotate_verdict(
@@ -102,6 +126,7 @@ def annotate_verdict(
     m: ReducedMetric,
     samples: Sequence[float] | None = None,
     level: float = CI_LEVEL,
+    drift_pct: float = 0.0,
 ) -> None:
     """Set ``v.interval`` and ``v.unsure`` for one judged verdict (no-op otherwise)."""
     if (
@@ -112,7 +137,7 @@ def annotate_verdict(
         or v.variance_pct_warn is None
     ):
         return
-    interval = metric_interval(m, v.baseline, samples, level)
+    interval = metric_interval(m, v.baseline, samples, level, drift_pct)
     v.interval = interval
     if interval is None:
         v.unsure = False
@@ -140,16 +165,22 @@ def annotate(
     runs: Mapping[str, list[RunRecord]] | None = None,
     baseline_samples: Mapping[str, Sequence[float]] | None = None,
     level: float = CI_LEVEL,
+    drift_pct: float = DEFAULT_DRIFT_PCT,
+    drift_by_key: Mapping[str, Drift] | None = None,
 ) -> None:
     """Give each judged verdict its interval and unsure label, in place.
 
     ``baselines`` lets an entry's recorded per-run ``values`` serve as a sample baseline;
     ``baseline_samples`` (key -> values) does the same explicitly and wins. ``runs`` (the
     out-dir's) lets earlier ``--confirm`` runs be counted into ``confirmed_runs``.
+    Each interval is widened by the between-day drift: ``drift_by_key`` (estimated from
+    the results store) where it has the key, else ``drift_pct`` (the configured default;
+    0 for none), and a note among the comparison's warnings says which.
     A verdict resting on fewer than ``MIN_CI_RUNS`` runs gets no interval, and a note
     among the comparison's warnings says so.
     """
     few: list[str] = []
+    widened: dict[str, int] = {}
     for v in comparison.verdicts:
         m = reduced.metrics.get(v.key)
         if m is None or v.status not in JUDGED:
@@ -159,14 +190,33 @@ def annotate(
             samples = baseline_samples[v.key]
         elif baselines is not None and v.key in baselines:
             samples = baseline_values(baselines[v.key])
-        annotate_verdict(v, m, samples, level)
+        drift = drift_by_key.get(v.key) if drift_by_key else None
+        pct = drift.pct if drift is not None else drift_pct
+        annotate_verdict(v, m, samples, level, pct)
+        if v.interval is not None and pct > 0 and drifts(m.unit):
+            source = "store" if drift is not None else "config"
+            widened[source] = widened.get(source, 0) + 1
         if len(m.values) < MIN_CI_RUNS:
             few.append(v.key)
     if runs is not None:
         counts = confirmed_counts(runs)
         for v in comparison.verdicts:
             v.confirmed_runs = max(v.confirmed_runs, counts.get(v.key, 0))
+    notes: list[str] = []
     if few:
-        note = f"No confidence interval for {len(few)} metrics with fewer than {MIN_CI_RUNS} runs"
+        notes.append(
+            f"No confidence interval for {len(few)} metrics with fewer than {MIN_CI_RUNS} runs"
+        )
+    if widened.get("config"):
+        notes.append(
+            f"Intervals of {widened['config']} metrics include a between-day drift of "
+            f"±{drift_pct * 100:.3g}% (drift_pct): the baseline was measured on another day"
+        )
+    if widened.get("store"):
+        notes.append(
+            f"Intervals of {widened['store']} metrics include the between-day drift estimated "
+            "from the results store's history"
+        )
+    for note in notes:
         if note not in comparison.warnings:
             comparison.warnings.append(note)

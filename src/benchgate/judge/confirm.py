@@ -278,7 +278,13 @@ def confirm_unsure(
     def judge_again() -> dict[str, Verdict]:
         reduced = latest["reduced"] = reduce_runs(runs, method, drop_disturbed)
         judged = compare(reduced, gate_result.baselines)
-        annotate(judged, reduced, gate_result.baselines)
+        annotate(
+            judged,
+            reduced,
+            gate_result.baselines,
+            drift_pct=gate_result.drift_pct,
+            drift_by_key=gate_result.drifts,
+        )
         return {v.key: v for v in judged.verdicts}
 
     loop = confirm_loop(
@@ -295,8 +301,17 @@ def confirm_unsure(
             write_reduced(out_dir, reduced)
         final = compare(reduced, gate_result.baselines)
         final.warnings = comparison_warnings(runs, reduced, final, baseline_env)
-        annotate(final, reduced, gate_result.baselines, runs)
-        result.gate = Gate(runs, reduced, gate_result.baselines, final)
+        annotate(
+            final,
+            reduced,
+            gate_result.baselines,
+            runs,
+            drift_pct=gate_result.drift_pct,
+            drift_by_key=gate_result.drifts,
+        )
+        result.gate = Gate(
+            runs, reduced, gate_result.baselines, final, gate_result.drift_pct, gate_result.drifts
+        )
         write_out_report(config, out_dir, reduced)
     result.elapsed_s = time.perf_counter() - t0
     return result

@@ -6,7 +6,7 @@ too few runs, noisy metrics): they are notes in the report, never verdict change
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +17,7 @@ from benchgate.errors import BenchgateError
 from benchgate.fsutil import atomic_write_text
 from benchgate.judge.compare import compare
 from benchgate.judge.confidence import annotate
+from benchgate.judge.drift import DEFAULT_DRIFT_PCT, Drift
 from benchgate.judge.reduce import current_reduced
 from benchgate.judge.stats import noise
 from benchgate.machine.environment import diff_environments
@@ -37,6 +38,10 @@ class Gate:
     reduced: ReducedSet
     baselines: dict[str, Baseline]
     comparison: Comparison
+    # The between-day drift the intervals were widened by: the configured default, and
+    # per key the results store's estimate where there is one (judge.drift).
+    drift_pct: float = DEFAULT_DRIFT_PCT
+    drifts: dict[str, Drift] = field(default_factory=dict)
 
 
 def load_out_dir(out_dir: Path) -> dict[str, list[RunRecord]]:
@@ -121,18 +126,22 @@ def compare_with_baselines(
     baselines: dict[str, Baseline],
     baseline_env: dict[str, Any] | None,
     metric_rules: dict[str, MetricRules] | None = None,
+    drift_pct: float = DEFAULT_DRIFT_PCT,
+    drift_by_key: dict[str, Drift] | None = None,
 ) -> Comparison:
     """Compare with the baselines, add the warnings, intervals and "unsure" labels.
 
     ``metric_rules`` (config ``metrics``): a baseline key the rules make informational is
-    INFO even when its bench did not report it this time, never MISSING.
+    INFO even when its bench did not report it this time, never MISSING. The intervals are
+    widened by the between-day drift: ``drift_by_key`` where it has the key (estimated
+    from the results store), else ``drift_pct``.
     """
     comparison = compare(reduced, baselines, metric_rules)
     comparison.warnings = [
         *comparison_warnings(runs, reduced, comparison, baseline_env),
         *comparison.warnings,  # compare's own notes (renamed metrics)
     ]
-    annotate(comparison, reduced, baselines, runs)
+    annotate(comparison, reduced, baselines, runs, drift_pct=drift_pct, drift_by_key=drift_by_key)
     return comparison
 
 
@@ -142,10 +151,13 @@ def gate(
     baselines: dict[str, Baseline] | None = None,
     baseline_env: dict[str, Any] | None = None,
     runs: dict[str, list[RunRecord]] | None = None,
+    drifts: dict[str, Drift] | None = None,
 ) -> Gate:
     """Load the out-dir, reduce (reduced.json or median in memory), compare, add warnings.
 
     ``runs``: judge these (e.g. one machine class's) instead of every run in the out-dir.
+    ``drifts``: per key, the between-day drift estimated from the results store
+    (:func:`benchgate.judge.drift.store_drifts`); other keys get ``config.drift_pct``.
     """
     runs = runs if runs is not None else load_out_dir(out_dir)
     reduced = current_reduced(out_dir, runs)
@@ -155,8 +167,11 @@ def gate(
         )
         if baseline_env is None:
             baseline_env = baseline_environment(config)
-    comparison = compare_with_baselines(runs, reduced, baselines, baseline_env, config.metrics)
-    return Gate(runs, reduced, baselines, comparison)
+    drifts = dict(drifts or {})
+    comparison = compare_with_baselines(
+        runs, reduced, baselines, baseline_env, config.metrics, config.drift_pct, drifts
+    )
+    return Gate(runs, reduced, baselines, comparison, config.drift_pct, drifts)
 
 
 def write_out_report(config: Config, out_dir: Path, reduced: ReducedSet | None = None) -> Path:
@@ -174,7 +189,12 @@ def write_out_report(config: Config, out_dir: Path, reduced: ReducedSet | None =
                 config.baselines_path, config.degradation_pct_max, config.variance_pct_warn
             )
             comparison = compare_with_baselines(
-                runs, reduced, baselines, baseline_environment(config), config.metrics
+                runs,
+                reduced,
+                baselines,
+                baseline_environment(config),
+                config.metrics,
+                config.drift_pct,
             )
         except BenchgateError as exc:
             note = f"No comparison: {exc}"
