@@ -48,6 +48,15 @@ that can share runs do):
                       ``benchgate.judge.confirm.worth_confirming`` says the paired verdict is
                       unsure where it matters, one more interleaved round, up to 10 more,
                       judged on all pairs. The issue's targets are about this gate;
+``benchgate-instructions`` instruction counts instead of time (``--measure
+                      instructions``): ``instruction_runs`` runs of each side through
+                      benchgate's runner, each a per-call count under valgrind
+                      (two-point subtraction, docs/measurements.md), judged by
+                      ``benchgate.judge.gate.gate`` against a baselines.json entry that is
+                      the median of the baseline's counts (lower is better; the same
+                      15%/5% thresholds on the count's increase). It also runs an extra
+                      1% cell (``instruction_drops``), where the change must show as an
+                      exact +1%; its spread across the runs of one side is reported;
 ``pytest-benchmark``  the workload as a pytest-benchmark test, baseline with
                       ``--benchmark-save``, candidate with ``--benchmark-compare
                       --benchmark-compare-fail=median:15%`` (FAIL = its exit status), WARN
@@ -119,9 +128,13 @@ GATES = (
     "benchgate-stored-confirm",
     "benchgate-ab",
     "benchgate-ab-confirm",
+    "benchgate-instructions",
     "pytest-benchmark",
     "pyperf",
 )
+# Instruction counts (under valgrind): a different measurement, left out of the comparison
+# of time gates in the targets, and of the --tiny size (valgrind is ~50x slower).
+INSTRUCTION_GATE = "benchgate-instructions"
 # The gate the issue's targets are about: benchgate with --confirm, as a pull-request job
 # runs it (`benchgate ab --base REV --confirm`).
 TARGET_GATE = "benchgate-ab-confirm"
@@ -142,6 +155,7 @@ VERDICTS = (PASS, WARN_V, FAIL, ERROR)
 
 BENCH = "accuracy"
 KEY = f"{BENCH}.ops_per_sec"
+METRIC_INSTRUCTIONS = "ops_per_sec_instructions"
 
 # A neighbour on a shared runner: busy for ~on seconds, idle for ~off seconds, jittered
 # (uniform 0.5x..1.5x) so that it never locks into step with the measurements.
@@ -180,6 +194,9 @@ class Size:
     pyperf_warmups: int = 1  # pyperf's default warmups
     hog_on: float = 0.3
     hog_off: float = 0.3
+    instruction_runs: int = 1  # benchgate-instructions: counted runs per side (exact counts)
+    instruction_calls: int = 10  # calls of the smaller counting process (the default)
+    instruction_drops: tuple[float, ...] = (0.01,)  # extra cells for the instruction gate
 
 
 SIZES: dict[str, Size] = {
@@ -395,7 +412,11 @@ def target_check(rows: Sequence[dict[str, Any]], condition: str = "contended") -
             return float(me["median_seconds"] / o["median_seconds"])
         return None
 
-    others = [(r["accuracy"] or 0.0, g) for g, r in by_gate.items() if g != TARGET_GATE]
+    others = [
+        (r["accuracy"] or 0.0, g)
+        for g, r in by_gate.items()
+        if g not in (TARGET_GATE, INSTRUCTION_GATE)
+    ]
     best_other, best_gate = max(others, default=(0.0, None))
     acc = me["accuracy"] or 0.0
     ratio = seconds_ratio("naive")
@@ -412,6 +433,22 @@ def target_check(rows: Sequence[dict[str, Any]], condition: str = "contended") -
         },
         "seconds_vs_naive": {"met": ratio is not None and ratio <= 2.0, "value": ratio},
         "seconds_vs_default": seconds_ratio("benchgate-ab"),
+        "instructions": instruction_check(by_gate),
+    }
+
+
+def instruction_check(by_gate: dict[str, dict[str, Any]]) -> dict[str, Any] | None:
+    """The instruction gate's targets: right in every trial, at most 3x ab --confirm's seconds."""
+    me = by_gate.get(INSTRUCTION_GATE)
+    if me is None or not me["n"]:
+        return None
+    ab = by_gate.get(TARGET_GATE)
+    ratio = None
+    if ab and ab["median_seconds"] and me["median_seconds"] is not None:
+        ratio = float(me["median_seconds"] / ab["median_seconds"])
+    return {
+        "all_right": {"met": me["correct"] == me["n"], "value": f"{me['correct']}/{me['n']}"},
+        "seconds_vs_ab_confirm": {"met": ratio is not None and ratio <= 3.0, "value": ratio},
     }
 
 
@@ -427,7 +464,7 @@ def _cell(c: dict[str, int]) -> str:
 def render_markdown(result: dict[str, Any]) -> str:
     """The table (and the target check) as markdown."""
     s = result["settings"]
-    drops = [float(d) for d in s["drops"]]
+    drops = sorted({float(d) for d in [*s["drops"], *_instruction_drops(result)]})
     lines = [
         "## Gate accuracy",
         "",
@@ -452,7 +489,7 @@ def render_markdown(result: dict[str, Any]) -> str:
     lines.append("| " + " | ".join(["---"] * 2 + ["---:"] * (len(head) - 2)) + " |")
     for r in result["summary"]:
         cells = [r["gate"], r["condition"]]
-        cells += [_cell(r["counts"][f"{d:g}"]) for d in drops]
+        cells += [_cell(r["counts"][f"{d:g}"]) if f"{d:g}" in r["counts"] else "-" for d in drops]
         ff = f"{_pct(r['false_fail_rate'])} ({r['false_fail']}/{r['false_fail_of']})"
         mf = f"{_pct(r['missed_fail_rate'])} ({r['missed_fail']}/{r['missed_fail_of']})"
         med = "-" if r["median_seconds"] is None else f"{r['median_seconds']:.1f}"
@@ -491,7 +528,38 @@ def render_markdown(result: dict[str, Any]) -> str:
                 f"- (for context: {sd:.2f}x the seconds per verdict of benchgate-ab, "
                 "the same first pairs without confirmation)"
             )
+        it = t.get("instructions")
+        if it:
+            sv = it["seconds_vs_ab_confirm"]
+            val = "-" if sv["value"] is None else f"{sv['value']:.2f}x"
+            lines += [
+                "",
+                f"Targets for `{INSTRUCTION_GATE}` under `{t['condition']}` contention:",
+                "",
+                f"- right in every trial: {mark(it['all_right']['met'])} "
+                f"({it['all_right']['value']})",
+                f"- at most 3x the seconds per verdict of {TARGET_GATE}: {mark(sv['met'])} ({val})",
+            ]
+    spreads = [
+        o["detail"]["spread"]
+        for o in result.get("outcomes", [])
+        if o["gate"] == INSTRUCTION_GATE and o["detail"].get("spread") is not None
+    ]
+    if spreads:
+        lines += [
+            "",
+            f"`{INSTRUCTION_GATE}`: largest spread of the counts across the runs of one side: "
+            f"{max(spreads) * 100:.4g}% (over {len(spreads)} sides of "
+            f"{result['settings']['instruction_runs']} runs).",
+        ]
     return "\n".join(lines) + "\n"
+
+
+def _instruction_drops(result: dict[str, Any]) -> list[float]:
+    s = result["settings"]
+    if INSTRUCTION_GATE not in s.get("gates", []):
+        return []
+    return [float(d) for d in s.get("instruction_drops", [])]
 
 
 # --- contention ---------------------------------------------------------------------------
@@ -851,6 +919,78 @@ class Harness:
             out.append(replace(self.ab_rounds(drop, confirm=False), gate="benchgate-ab"))
         return out
 
+    # -- instruction counts -----------------------------------------------------------------
+
+    def benchgate_instructions(self, drop: float, tdir: Path) -> Outcome:
+        """Counted runs of each side, judged against a baselines.json entry (the median)."""
+        from benchgate.baselines.file import load_baselines
+        from benchgate.config import Config
+        from benchgate.fsutil import atomic_write_json
+        from benchgate.judge.gate import gate
+        from benchgate.run.discovery import Bench
+        from benchgate.run.results import write_bench_runs
+        from benchgate.run.runner import execute
+
+        size = self.size
+        key = f"{BENCH}.{METRIC_INSTRUCTIONS}"
+        opts = replace(self.options, measure=("instructions",), calls=size.instruction_calls)
+        base_n, cand_n = size.iterations, _iterations_for(size.iterations, drop)
+        t0 = time.perf_counter()
+
+        def runs(n: int) -> list[Any]:
+            bench = Bench(BENCH, workload_argv(n, size), WORKLOAD)
+            return [
+                execute(bench, self.workdir, opts, "acc-instr", self.env_record)
+                for _ in range(size.instruction_runs)
+            ]
+
+        base_runs, cand_runs = runs(base_n), runs(cand_n)
+
+        def values(rs: list[Any]) -> list[float]:
+            return [float(r.metrics[METRIC_INSTRUCTIONS].value) for r in rs if r.metrics]
+
+        base_vals, cand_vals = values(base_runs), values(cand_runs)
+        detail: dict[str, Any] = {"base": base_vals, "candidate": cand_vals}
+        if not base_vals or not cand_vals:
+            reasons = [r.reason for r in base_runs + cand_runs if r.reason]
+            detail["errors"] = reasons[:2]
+            return Outcome(0, "", drop, INSTRUCTION_GATE, ERROR, time.perf_counter() - t0, detail)
+        detail["spread"] = (
+            max((max(v) - min(v)) / min(v) for v in (base_vals, cand_vals) if len(v) > 1)
+            if len(base_vals) > 1
+            else None
+        )
+        proj = tdir / "instructions"
+        atomic_write_json(
+            proj / "baselines.json",
+            {
+                key: {
+                    "value": statistics.median(base_vals),
+                    "unit": "instructions",
+                    "higher_is_better": False,
+                    "degradation_pct_max": DEGRADATION,
+                    "variance_pct_warn": WARN,
+                }
+            },
+        )
+        config = Config(
+            root=proj,
+            bench_dir="bench",
+            baselines="baselines.json",
+            report="report.md",
+            out_dir="out",
+            env=dict(self.env),
+        )
+        write_bench_runs(proj / "out", BENCH, cand_runs)
+        baselines = load_baselines(config.baselines_path, DEGRADATION, WARN)
+        judged = gate(config, proj / "out", baselines, baseline_env={})
+        v = next((x for x in judged.comparison.verdicts if x.key == key), None)
+        if v is not None:
+            detail.update(ratio=_ratio(v), unsure=v.unsure, interval=_interval(v))
+            detail["determinism"] = [w for w in judged.comparison.warnings if "Determinism" in w]
+        verdict = _status_verdict(v.status) if v is not None else ERROR
+        return Outcome(0, "", drop, INSTRUCTION_GATE, verdict, time.perf_counter() - t0, detail)
+
     def _first_pairs(self, full: Outcome) -> Outcome:
         """``full``'s verdict on its first ``size.pairs`` pairs only (benchgate-ab)."""
         from benchgate.ab.run import judge_pairs
@@ -1015,7 +1155,9 @@ class Harness:
             families.append("benchgate")
         if set(AB_FAMILY) & set(self.gates):
             families.append("benchgate-ab")
-        families += [g for g in ("pytest-benchmark", "pyperf") if g in self.gates]
+        families += [g for g in (INSTRUCTION_GATE, "pytest-benchmark", "pyperf") if g in self.gates]
+        if drop not in self.size.drops:  # an instruction-only cell (the 1% one)
+            families = [f for f in families if f == INSTRUCTION_GATE]
         self.rng.shuffle(families)
         out: list[Outcome] = []
         for fam in families:
@@ -1023,6 +1165,8 @@ class Harness:
                 got = self.benchgate_family(drop, tdir)
             elif fam == "benchgate-ab":
                 got = self.benchgate_ab(drop)
+            elif fam == INSTRUCTION_GATE:
+                got = [self.benchgate_instructions(drop, tdir)]
             elif fam == "pytest-benchmark":
                 got = [self.pytest_benchmark(drop, tdir)]
             else:
@@ -1036,7 +1180,8 @@ class Harness:
         """All trials: per trial, each condition (order alternating), drops shuffled."""
         size = self.size
         outcomes: list[Outcome] = []
-        total = size.trials * len(size.conditions) * len(size.drops)
+        all_drops = all_drops_of(size, self.gates)
+        total = size.trials * len(size.conditions) * len(all_drops)
         done = 0
         t0 = time.perf_counter()
         for trial in range(1, size.trials + 1):
@@ -1044,7 +1189,7 @@ class Harness:
             if trial % 2 == 0:
                 conditions.reverse()
             for condition in conditions:
-                drops = list(size.drops)
+                drops = list(all_drops)
                 self.rng.shuffle(drops)
                 with contention(
                     condition == "contended",
@@ -1193,6 +1338,12 @@ def environment() -> dict[str, Any]:
     }
 
 
+def all_drops_of(size: Size, gates: Sequence[str]) -> list[float]:
+    """The grid's drops, and the instruction gate's extra ones when it runs."""
+    extra = [d for d in size.instruction_drops if d not in size.drops]
+    return sorted([*size.drops, *(extra if INSTRUCTION_GATE in gates else [])])
+
+
 def run_benchmark(
     size: Size,
     gates: Sequence[str] = GATES,
@@ -1205,7 +1356,7 @@ def run_benchmark(
     with tempfile.TemporaryDirectory(prefix="benchgate-accuracy-") as tmp:
         harness = Harness(size, Path(tmp), gates, seed, log)
         outcomes = harness.run()
-    summary = summarize(outcomes, gates, size.conditions, size.drops)
+    summary = summarize(outcomes, gates, size.conditions, all_drops_of(size, gates))
     return {
         "schema": SCHEMA,
         "started": started,
@@ -1249,8 +1400,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("--trials", type=int, default=None, help="trials per drop and condition")
     parser.add_argument(
-        "--gates", default=",".join(GATES), help=f"comma-separated subset of {', '.join(GATES)}"
+        "--gates",
+        default=None,
+        help=f"comma-separated subset of {', '.join(GATES)} (default: all; --tiny: all but "
+        f"{INSTRUCTION_GATE})",
     )
+    parser.add_argument(
+        "--drops", default=None, help="comma-separated drops, e.g. 0,0.1 (default: the grid)"
+    )
+    parser.add_argument(
+        "--conditions", default=None, help="quiet, contended or both (default: the size's)"
+    )
+    parser.add_argument("--instruction-runs", type=int, default=None, help="counted runs per side")
     parser.add_argument("--seed", type=int, default=1, help="order of drops and gates")
     args = parser.parse_args(argv)
     size = SIZES["quick" if args.quick else "tiny" if args.tiny else "default"]
@@ -1258,6 +1419,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.trials < 1:
             parser.error("--trials must be at least 1")
         size = replace(size, trials=args.trials)
+    if args.drops is not None:
+        size = replace(size, drops=tuple(float(d) for d in args.drops.split(",") if d.strip()))
+    if args.conditions is not None:
+        conds = tuple(c.strip() for c in args.conditions.split(",") if c.strip())
+        if not conds or any(c not in CONDITIONS for c in conds):
+            parser.error(f"--conditions must be among {', '.join(CONDITIONS)}")
+        size = replace(size, conditions=conds)
+    if args.instruction_runs is not None:
+        if args.instruction_runs < 1:
+            parser.error("--instruction-runs must be at least 1")
+        size = replace(size, instruction_runs=args.instruction_runs)
+    if args.gates is None:
+        default = [g for g in GATES if not (args.tiny and g == INSTRUCTION_GATE)]
+        args.gates = ",".join(default)
     gates = [g.strip() for g in args.gates.split(",") if g.strip()]
     unknown = [g for g in gates if g not in GATES]
     if unknown or not gates:

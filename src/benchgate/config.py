@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from benchgate.errors import BenchgateError
+from benchgate.run.measure import DEFAULT_CALLS, parse_measures
 from benchgate.selection import MetricRules, RuleError, parse_metric_rules
 
 if sys.version_info >= (3, 11):
@@ -52,6 +53,12 @@ class Config:
     # check: baselines.json changed on the base branch within this many days = rapid edit.
     rapid_edit_days: int = 7
     min_runs: int = 5
+    # What benches measure: "time", "instructions", "cycles", "memory", a list, or "both".
+    measure: str | list[str] = "time"
+    # Per-bench override: bench name -> measurements (wins over `measure`).
+    measure_per_bench: dict[str, str | list[str]] = field(default_factory=dict)
+    # Calls of the smaller instruction-counting process (the other makes twice as many).
+    calls: int = DEFAULT_CALLS
     # [tool.benchgate.metrics.<bench>]: which metrics gate, renames, informational ones.
     metrics: dict[str, MetricRules] = field(default_factory=dict)
     # How `ab` makes each side importable: "pythonpath" (its tree first) or "venv" (built).
@@ -105,6 +112,7 @@ def find_root(start: Path | None = None) -> Path:
 MAX_TIMEOUT_S = 10_000_000.0
 MAX_MIN_RUNS = 1_000_000
 MAX_RAPID_EDIT_DAYS = 36_500
+MAX_CALLS = 1_000_000
 _BENCH_NAME = re.compile(r"^[A-Za-z0-9_\-]+$")
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
@@ -295,6 +303,27 @@ def _machines(v: Any) -> dict[str, Any]:
     return dict(v)
 
 
+def _measure(v: Any) -> str | list[str]:
+    if not isinstance(v, (str, list)):
+        raise _Bad(f'must be a string or an array, e.g. "time,instructions", got {_shown(v)}')
+    try:
+        parse_measures(v)
+    except BenchgateError as exc:
+        raise _Bad(exc.problem) from None
+    return v
+
+
+def _measure_per_bench(v: Any) -> dict[str, str | list[str]]:
+    if not isinstance(v, dict):
+        raise _Bad(f"must be a table of bench name = measurements, got {_shown(v)}")
+    for name, value in v.items():
+        try:
+            _measure(value)
+        except _Bad as exc:
+            raise _Bad(exc.problem, f"measure_per_bench.{name}") from None
+    return dict(v)
+
+
 AB_BUILDS = ("pythonpath", "venv")
 
 
@@ -331,6 +360,9 @@ _CHECKS: dict[str, Callable[[Any], Any]] = {
     "rapid_edit_days": _integer(0, MAX_RAPID_EDIT_DAYS),
     "min_runs": _integer(1, MAX_MIN_RUNS),
     "machines": _machines,
+    "measure": _measure,
+    "measure_per_bench": _measure_per_bench,
+    "calls": _integer(1, MAX_CALLS),
     "metrics": _metric_rules,
     "ab_build": _ab_build,
     "drift_pct": _drift,
@@ -399,3 +431,16 @@ def load_config(root: Path | None = None) -> Config:
             "tool.benchgate",
         )
     return cfg
+
+
+def measure_settings(
+    config: Config, flag: str | None
+) -> tuple[tuple[str, ...], dict[str, tuple[str, ...]]]:
+    """(measurements, per-bench overrides): ``--measure`` replaces ``measure``;
+    ``measure_per_bench`` still wins for the benches it names."""
+    default = parse_measures(flag) if flag is not None else parse_measures(config.measure)
+    per_bench = {
+        str(k): parse_measures(v, f"tool.benchgate.measure_per_bench.{k}")
+        for k, v in config.measure_per_bench.items()
+    }
+    return default, per_bench

@@ -56,6 +56,7 @@ from benchgate.model import (
     Verdict,
 )
 from benchgate.run.discovery import Bench, discover, select
+from benchgate.run.measure import DEFAULT_CALLS, TIME_ONLY, check_available, determinism_problems
 from benchgate.run.results import result_files, write_bench_runs
 from benchgate.run.runner import Progress, RunOptions, execute
 
@@ -554,6 +555,9 @@ def run_ab(
     argv: list[str] | None = None,
     confirm_rounds: int = 0,
     confirm_time: float | None = None,
+    measure: tuple[str, ...] = TIME_ONLY,
+    measure_per_bench: dict[str, tuple[str, ...]] | None = None,
+    calls: int = DEFAULT_CALLS,
     build: str | None = None,
     build_cache: Path | None = None,
     names: list[str] | None = None,
@@ -574,6 +578,9 @@ def run_ab(
     one bench-pair at a time round-robin, until settled, ``confirm_rounds`` more rounds,
     or ``confirm_time`` seconds of confirming; every metric is judged on all its pairs.
 
+    ``measure``, ``measure_per_bench`` and ``calls`` say what each side's runs measure
+    (:mod:`benchgate.run.measure`): instruction counts are paired like times.
+
     ``names`` (exact bench names) instead of ``pattern``, and ``baselines`` instead of
     reading baselines.json, serve ``compare --confirm`` (:mod:`benchgate.ab.baseline`).
 
@@ -593,6 +600,7 @@ def run_ab(
         head_benches = [b for b in head_benches if b.name in set(names)]
     if not head_benches:
         raise BenchgateError("no benches found", config.bench_path)
+    check_available(measure, measure_per_bench or {}, [b.name for b in head_benches])
     if baselines is None and config.baselines_path.is_file():
         baselines = load_baselines(
             config.baselines_path, config.degradation_pct_max, config.variance_pct_warn
@@ -640,6 +648,9 @@ def run_ab(
             argv=argv,
             disturbed_share=config.disturbed_share,
             metric_rules=config.metrics,
+            measure=measure,
+            measure_per_bench=dict(measure_per_bench or {}),
+            calls=calls,
         )
         base = _open_side("base", base_root, base_benches, options, builds[0].env)
         head = _open_side("head", root, {b.name: b for b in head_benches}, options, builds[1].env)
@@ -655,6 +666,11 @@ def run_ab(
         more = ab.warnings
 
     warnings.extend(more)
+    for s in (base, head):  # instruction counts must repeat exactly on each side
+        if s.runs:
+            warnings.extend(
+                f"{s.name}: {w}" for w in determinism_problems(reduce_runs(s.runs).metrics.values())
+            )
     disturbed = sum(1 for s in (base, head) for rs in s.runs.values() for r in rs if r.disturbed)
     if disturbed:
         warnings.append(f"{disturbed} runs were disturbed by other processes above the limit")

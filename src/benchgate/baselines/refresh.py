@@ -35,6 +35,7 @@ from benchgate.model import (
     Status,
 )
 from benchgate.render import fmt
+from benchgate.run.measure import determinism_problems
 
 # The four legitimate reasons to move a baseline: no reason, no refresh.
 REASONS = ("algorithmic", "feature", "deps", "hardware")
@@ -600,6 +601,7 @@ def plan_refresh(
             )
         )
 
+    warnings.extend(determinism_problems(m for _, m, _ in chosen))  # counts repeat exactly
     chosen_keys = {k for k, _, _ in chosen}
     for name, given in (("--allow-noisy", allow_noisy), ("--accept-regression", accept)):
         stray = sorted(given - chosen_keys)

@@ -60,6 +60,17 @@ operations slower than that), the clock's own cost is subtracted, and the percen
 the per-call times is reported as ``<name>_p50`` etc. (lower is better). For operations
 faster than 10 us these are per-call estimates smoothed over a batch.
 
+Instruction counts and memory (``benchgate run --measure instructions|memory``, see
+docs/measurements.md). The runner sets ``BENCHGATE_MEASURE`` and the script needs no
+change: ``list`` prints the case names and exits; ``instructions`` runs the one case named
+by ``BENCHGATE_CASE`` exactly ``BENCHGATE_CALLS`` times (a fixed count, never calibrated
+by time, so the count does not depend on the machine's speed) after its setup, with the
+same generated loop; the runner counts that process under valgrind at two call counts and
+divides the difference by the extra calls, so start-up, imports and setup cancel out.
+``memory`` runs every case under ``tracemalloc``: the peak traced memory of one call above
+what was live before it (``<name>_peak_bytes``) and the traced memory each call leaves
+behind (``<name>_retained_bytes``, from blocks of ``BENCHGATE_CALLS`` and twice as many).
+
 Profiling (``benchgate explain``, see docs/explain.md). When ``BENCHGATE_PROFILE`` is set
 the script measures nothing: it runs the setup of the one case named by
 ``BENCHGATE_PROFILE_CASE``, calls the operation once (lazy initialisation is not charged),
@@ -120,6 +131,11 @@ ENV_PROFILE = "BENCHGATE_PROFILE"
 ENV_PROFILE_CASE = "BENCHGATE_PROFILE_CASE"
 ENV_PROFILE_CALLS = "BENCHGATE_PROFILE_CALLS"
 ENV_PROFILE_OUT = "BENCHGATE_PROFILE_OUT"
+# Set by the runner for --measure instructions/cycles/memory (benchgate.run.measure).
+ENV_MEASURE = "BENCHGATE_MEASURE"
+ENV_CASE = "BENCHGATE_CASE"
+ENV_CALLS = "BENCHGATE_CALLS"
+DEFAULT_COUNT_CALLS = 10
 
 # Calls written out per loop step: the `for` step's own cost is spread over this many calls.
 UNROLL = 10
@@ -853,6 +869,10 @@ class Suite:
         if os.environ.get(ENV_PROFILE):
             self._main_profile()
             return
+        mode = os.environ.get(ENV_MEASURE, "").strip().lower()
+        if mode and mode != "time":
+            self._main_measure(mode, ns.select)
+            return
         metrics: dict[str, dict[str, Any]] = {}
         calls: dict[str, int] = {}
         for r in self.iter_results(select=ns.select, **overrides):
@@ -867,6 +887,145 @@ class Suite:
         # Extra top-level fields are kept by benchgate with the run: how it was sampled.
         doc = {"metrics": metrics, "harness": {"name": "benchgate.bench", "calls": calls}}
         sys.stdout.write(json.dumps(doc) + "\n")
+        sys.stdout.flush()
+
+    # -- instruction counts and memory (BENCHGATE_MEASURE) ---------------------------
+
+    def _cases(self, select: str | None) -> list[tuple[Metric, Case]]:
+        return [
+            (m, c) for m in self.metrics.values() for c in m.cases if not select or select in c.name
+        ]
+
+    def count_calls(self, case_name: str, calls: int) -> None:
+        """Run case ``case_name`` exactly ``calls`` times after its setup, nothing timed.
+
+        This is what an instruction-counting process runs: setup (untimed, cancelled by
+        the runner's two-point subtraction), then the same generated loop as the timing
+        pass, garbage collector off as there, then teardown. No warm-up and no
+        calibration: the number of calls must not depend on the machine's speed.
+        """
+        found = [(m, c) for m, c in self._cases(None) if c.name == case_name]
+        if not found:
+            raise ValueError(f"no case named {case_name!r}")
+        m, case = found[0]
+        state = m.setup(**case.params) if m.setup is not None else None
+        try:
+            args, kwargs = m.call_arguments(case.params, state, m.setup is not None)
+            m.per_call(args, kwargs, case.name)  # as in the timing pass; cancels out
+            # A constant clock: reading the real one costs a number of instructions that
+            # depends on the time read, which would make the count vary run to run.
+            timer = _Timer(m.fn, args, kwargs, _zero_clock, m.disable_gc)
+            timer.raw(calls)
+        finally:
+            if m.teardown is not None:
+                m.teardown(state)
+
+    def memory(self, case_name: str, calls: int) -> dict[str, float]:
+        """Traced memory of one case: ``peak_bytes`` of one call, ``retained_bytes`` per call.
+
+        ``tracemalloc`` runs only around the calls (setup is not traced). One call first,
+        untraced for the numbers, so lazy initialisation is not charged; then the peak of
+        one call above what was live before it; then blocks of ``calls`` and ``2 * calls``
+        calls, and the difference of the growth of live traced memory over them divided by
+        ``calls``: what each call leaves allocated (caches, leaks, kept results).
+        tracemalloc sees live blocks, not a running total of allocations, so memory
+        allocated and freed within a call shows only in the peak.
+        """
+        import tracemalloc  # only in memory mode: it must not load in a timing run
+
+        found = [(m, c) for m, c in self._cases(None) if c.name == case_name]
+        if not found:
+            raise ValueError(f"no case named {case_name!r}")
+        m, case = found[0]
+        state = m.setup(**case.params) if m.setup is not None else None
+        try:
+            args, kwargs = m.call_arguments(case.params, state, m.setup is not None)
+            fn = m.fn
+            gc_was_on = gc.isenabled()
+            gc.collect()
+            if m.disable_gc:
+                gc.disable()
+            tracemalloc.start()
+            try:
+                fn(*args, **kwargs)
+                before = tracemalloc.get_traced_memory()[0]
+                tracemalloc.reset_peak()
+                fn(*args, **kwargs)
+                peak = tracemalloc.get_traced_memory()[1] - before
+                # Blocks of `calls` and `2 * calls` calls: the difference of their growth is
+                # `calls` calls' worth, the bookkeeping of a block (loop, the readings
+                # themselves) cancelling out as in the instruction counts.
+                m0 = tracemalloc.get_traced_memory()[0]
+                for _ in range(calls):
+                    fn(*args, **kwargs)
+                m1 = tracemalloc.get_traced_memory()[0]
+                for _ in range(2 * calls):
+                    fn(*args, **kwargs)
+                m2 = tracemalloc.get_traced_memory()[0]
+                retained = ((m2 - m1) - (m1 - m0)) / calls
+            finally:
+                tracemalloc.stop()
+                if gc_was_on:
+                    gc.enable()
+        finally:
+            if m.teardown is not None:
+                m.teardown(state)
+        return {"peak_bytes": float(peak), "retained_bytes": float(retained)}
+
+    def _main_measure(self, mode: str, select: str | None) -> None:
+        """``bench.main()`` when the runner asks for a count or memory (``BENCHGATE_MEASURE``)."""
+        raw = os.environ.get(ENV_CALLS, "").strip()
+        try:
+            calls = int(raw) if raw else DEFAULT_COUNT_CALLS
+            if calls < 1:
+                raise ValueError
+        except ValueError:
+            print(f"error: {ENV_CALLS} must be an integer >= 1, got {raw!r}", file=sys.stderr)
+            raise SystemExit(2) from None
+        harness: dict[str, Any] = {"name": "benchgate.bench", "mode": mode}
+        metrics: dict[str, dict[str, Any]] = {}
+        if mode == "list":
+            harness["cases"] = [c.name for _, c in self._cases(select)]
+            sys.stdout.write(json.dumps({"skip": "listing only", "harness": harness}) + "\n")
+            sys.stdout.flush()
+            return
+        if mode == "instructions":
+            case = os.environ.get(ENV_CASE, "")
+            try:
+                self.count_calls(case, calls)
+            except ValueError as exc:
+                print(f"error: {exc}", file=sys.stderr)
+                raise SystemExit(2) from None
+            harness["calls"] = {case: calls}
+            metrics[case] = {"value": calls, "unit": "calls", "higher_is_better": False}
+        elif mode == "memory":
+            # The process's peak resident set, first with no tracing (tracemalloc's own
+            # bookkeeping would inflate it): each case's setup and calls, as timed runs do.
+            for _m, c in self._cases(select):
+                self.count_calls(c.name, calls)
+            rss = _peak_rss()
+            if rss is not None:
+                harness["peak_rss"] = rss
+            for m, c in self._cases(select):
+                got = self.memory(c.name, calls)
+                for what, value in got.items():
+                    if value > 0:  # 0 cannot be the base of a ratio: such a metric is left out
+                        name = f"{m.name}_{what}" + _case_suffix(c.params)
+                        metrics[name] = {"value": value, "unit": "bytes", "higher_is_better": False}
+            harness["calls"] = calls
+            harness["cases"] = [c.name for _, c in self._cases(select)]
+            if not metrics:
+                sys.stdout.write(json.dumps({"skip": "no traced allocation", "harness": harness}))
+                sys.stdout.write("\n")
+                sys.stdout.flush()
+                return
+        else:
+            print(
+                f"error: {ENV_MEASURE} must be time, list, instructions or memory, got {mode!r}",
+                file=sys.stderr,
+            )
+            raise SystemExit(2)
+        sys.stdout.write(json.dumps({"metrics": metrics, "harness": harness}) + "\n")
         sys.stdout.flush()
 
     # -- profiling (BENCHGATE_PROFILE, for `benchgate explain`) -----------------------
@@ -946,6 +1105,20 @@ def _profile_loop(fn: Callable[..., Any], args: Any, kwargs: Any, calls: int) ->
     """The profiled calls: one frame, named so a profile reads as "the operation, n times"."""
     for _ in range(calls):
         fn(*args, **kwargs)
+
+
+def _zero_clock() -> int:
+    return 0
+
+
+def _peak_rss() -> int | None:
+    """This process's peak resident set in bytes so far (None where unknown)."""
+    try:
+        import resource  # Unix only
+    except ImportError:
+        return None
+    kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return int(kb if sys.platform == "darwin" else kb * 1024)
 
 
 def _pct_name(name: str, p: float) -> str:

@@ -14,6 +14,7 @@ from benchgate.cli.measure import (
     _parse_env,
     ab_confirm_options,
     dump_json,
+    measure_option,
     out_dir_option,
     resolve_out_dir,
     run_options,
@@ -26,6 +27,7 @@ from benchgate.cli.shard import (
     shard_options,
 )
 from benchgate.cli.store import record_ab_result, recording_store, store_option
+from benchgate.config import measure_settings
 from benchgate.errors import BenchgateError
 from benchgate.explain.render import ab_block_markdown, ab_block_text
 from benchgate.explain.run import explain_verdicts
@@ -60,6 +62,7 @@ from benchgate.run.runner import sigterm_as_interrupt
     "and install files). Default: config ab_build, else pythonpath.",
 )
 @run_options
+@measure_option
 @ab_confirm_options
 @format_option(help="Output form; markdown is ready to post as a PR comment.")
 @out_dir_option
@@ -85,6 +88,7 @@ def ab(
     env_pairs: tuple[str, ...],
     fmt: str,
     out_dir: str | None,
+    measure: str | None = None,
     confirm: bool = False,
     confirm_runs: int = 10,
     confirm_time: float | None = None,
@@ -118,6 +122,9 @@ def ab(
     unsure WARN or FAIL, or a PASS whose interval reaches into FAIL) gets more
     interleaved rounds, up to --confirm-runs more, and is judged on all its pairs.
 
+    With --measure instructions both sides are counted under valgrind (per-call
+    instruction counts, paired like times; docs/measurements.md).
+
     Runs are saved in OUT_DIR/ab/base/ and OUT_DIR/ab/head/, the result in
     OUT_DIR/ab/ab.json. With --shard K/N only part K of the split of `benchgate shards`
     is measured (durations from OUT_DIR's runs, or OUT_DIR/ab/head's). With machine
@@ -149,6 +156,7 @@ def ab(
         pattern = exact_pattern([b.name for b in chosen])
     elif durations is not None:
         raise BenchgateError("only with --shard K/N", key="--durations")
+    measures, per_bench = measure_settings(config, measure)
     cpu_list = parse_cpus(cpus if cpus is not None else config.cpus)
     store = recording_store(config, store_url)
     display = _Display(live=sys.stderr.isatty())
@@ -168,6 +176,9 @@ def ab(
                 argv=argv,
                 confirm_rounds=confirm_runs if confirm else 0,
                 confirm_time=confirm_time,
+                measure=measures,
+                measure_per_bench=per_bench,
+                calls=config.calls,
                 build=build,
             )
     finally:

@@ -16,7 +16,7 @@ from benchgate.ab.baseline import confirm_against_commits, split_targets
 from benchgate.cli.common import get_config, split_list
 from benchgate.cli.shard import apply_shard, machine_option, shard_options
 from benchgate.cli.store import record_runs, recording_store, store_option
-from benchgate.config import Config
+from benchgate.config import Config, measure_settings
 from benchgate.errors import BenchgateError
 from benchgate.judge.confirm import confirm_unsure
 from benchgate.judge.drift import Drift, store_drifts
@@ -35,6 +35,7 @@ from benchgate.machine.cpus import parse_cpus
 from benchgate.model import RunStatus, Status
 from benchgate.render import fmt as show
 from benchgate.run.discovery import discover, select
+from benchgate.run.measure import check_available, describe_scope, determinism_problems
 from benchgate.run.results import load_runs, out_dir_lock
 from benchgate.run.runner import Progress, RunOptions, run_benches
 from benchgate.run.shard import parse_shard
@@ -93,6 +94,17 @@ def ab_confirm_options(f: Callable[..., object]) -> Callable[..., object]:
         "More interleaved rounds for benches whose paired verdict is unsure where it "
         "matters; judge on all pairs.",
     )
+
+
+def measure_option(f: Callable[..., object]) -> Callable[..., object]:
+    """--measure of run and ab (see docs/measurements.md)."""
+    return click.option(
+        "--measure",
+        default=None,
+        metavar="LIST",
+        help="What to measure: time, instructions, cycles, memory, a comma-separated "
+        "list, or both (= time,instructions). Default: measure in config, else time.",
+    )(f)
 
 
 def run_options(f: Callable[..., object]) -> Callable[..., object]:
@@ -332,6 +344,9 @@ class _Display:
                 what += f"; {len(r.info)} informational"
         else:
             what = f"{r.status.value.upper()}: {show.plain(r.reason)}"
+        scope = describe_scope(r)
+        if scope:
+            what += f"  [counted: {scope}]"
         if r.disturbed:
             what += "  [disturbed]"
         line = f"{head}: {what} ({r.duration_s:.1f}s)"
@@ -356,6 +371,7 @@ class _Display:
     help="Runs per bench in this call, round-robin across benches.",
 )
 @run_options
+@measure_option
 @confirm_options
 @shard_options
 @machine_option
@@ -370,6 +386,7 @@ def run(
     cpus: str | None,
     timeout: float | None,
     env_pairs: tuple[str, ...],
+    measure: str | None = None,
     confirm: bool = False,
     confirm_runs: int = 10,
     confirm_time: float | None = None,
@@ -387,6 +404,9 @@ def run(
     Example (the method's loop, or the same in one call):
       for i in 1 2 3 4 5; do benchgate run --append; done
       benchgate run --repeat 5 --cpus auto
+
+    With --measure instructions each bench also (or only) runs under valgrind: per-call
+    instruction counts as <metric>_instructions (docs/measurements.md).
 
     With --confirm, the runs are then compared with baselines.json and the benches
     whose WARN or FAIL is unsure are run again (see `benchgate compare --confirm`).
@@ -420,6 +440,8 @@ def run(
     cpu_list = parse_cpus(cpus if cpus is not None else config.cpus)
     env = dict(config.env)
     env.update(_parse_env(env_pairs))
+    measures, per_bench = measure_settings(config, measure)
+    check_available(measures, per_bench, [b.name for b in benches])
     options = RunOptions(
         out_dir=run_out,
         append=append,
@@ -429,6 +451,9 @@ def run(
         env=env,
         argv=["benchgate", *sys.argv[1:]] if Path(sys.argv[0]).name != "runner.py" else sys.argv,
         disturbed_share=config.disturbed_share,
+        measure=measures,
+        measure_per_bench=per_bench,
+        calls=config.calls,
         metric_rules=config.metrics,
         machine_class=machine_class,
         shard=None if plan is None or shard is None else shard_record(shard, plan.digest),
@@ -516,6 +541,8 @@ def reduce(ctx: click.Context, out_dir: str | None, method: str, drop_disturbed:
             click.echo(f"{show.plain(b.bench)}: {b.status.value.upper()} ({show.plain(b.reason)})")
     if reduced.dropped_disturbed:
         click.echo(f"left out {reduced.dropped_disturbed} disturbed runs")
+    for line in determinism_problems(reduced.metrics.values()):
+        click.echo(f"warning: {line}")
     click.echo(f"wrote {path}")
 
 

@@ -23,6 +23,7 @@ from benchgate.model import (
     Status,
     Verdict,
 )
+from benchgate.run.measure import mark_unmeasured
 from benchgate.selection import MetricRules, alias_config, rules_for
 from benchgate.validate import finite
 
@@ -238,6 +239,7 @@ def compare(
                     spread=m.spread,
                 )
             )
+    mark_unmeasured(verdicts, reduced)  # e.g. instruction keys in a time-only run
     for key, entry in reduced.info.items():
         if key not in baselines:
             verdicts.append(info_verdict(key, entry, None))

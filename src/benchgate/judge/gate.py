@@ -23,6 +23,7 @@ from benchgate.judge.stats import noise
 from benchgate.machine.environment import diff_environments
 from benchgate.model import Baseline, Comparison, ReducedSet, RunRecord, RunStatus
 from benchgate.render.report import render_out_report
+from benchgate.run.measure import determinism_problems
 from benchgate.run.results import REPORT_FILE, load_runs, out_dir_lock
 from benchgate.selection import MetricRules
 
@@ -110,6 +111,7 @@ def comparison_warnings(
             f"Noisy (spread across runs above variance_pct_warn): {', '.join(noisy[:8])}"
             + (f" and {len(noisy) - 8} more" if len(noisy) > 8 else "")
         )
+    out.extend(determinism_problems(reduced.metrics.values()))  # counts must repeat exactly
     return out
 
 

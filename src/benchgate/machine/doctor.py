@@ -21,7 +21,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from benchgate.config import Config
+from benchgate.config import Config, measure_settings
+from benchgate.errors import BenchgateError
 from benchgate.machine.cpus import (
     CPU_DIR,
     SYS_ROOT,
@@ -39,6 +40,7 @@ from benchgate.machine.deps import dependency_parity, installed_distributions, l
 from benchgate.machine.sysinfo import hypervisor
 from benchgate.render import fmt
 from benchgate.run.disturbance import DisturbanceMonitor, read_loadavg
+from benchgate.run.measure import needs_valgrind, valgrind_version
 
 CheckStatus = Literal["ok", "warn", "info"]
 NOT_READABLE = "not readable here"
@@ -68,6 +70,7 @@ class _Context:
     project_root: Path | None
     load_limit: float
     sample_s: float
+    needs_valgrind: bool = False  # the config measures instruction counts or cycles
 
     @property
     def where(self) -> str:
@@ -670,6 +673,26 @@ def check_dependencies(ctx: _Context) -> Check:
     return Check("dependencies", "ok", detail)
 
 
+def check_valgrind(ctx: _Context) -> Check:
+    """valgrind and its version: what --measure instructions (and cycles) run under."""
+    version = valgrind_version()
+    if version is not None:
+        return Check("valgrind", "ok", f"{version} (for --measure instructions, cycles)")
+    if ctx.needs_valgrind:
+        return Check(
+            "valgrind",
+            "warn",
+            "not installed, and [tool.benchgate] measures instruction counts",
+            "apt-get install valgrind (or your distribution's package)",
+        )
+    return Check(
+        "valgrind",
+        "info",
+        "not installed: needed only for --measure instructions or cycles "
+        "(apt-get install valgrind)",
+    )
+
+
 # --------------------------------------------------------------------------- driver
 
 
@@ -708,6 +731,7 @@ def run_doctor(
         project_root=project_root,
         load_limit=load_limit,
         sample_s=sample_s,
+        needs_valgrind=config is not None and _config_counts(config),
     )
     sample = sample_load(ctx.cpus, sample_s, load_limit, root)
     return [
@@ -726,7 +750,17 @@ def run_doctor(
         check_hashseed(ctx),
         check_numba(ctx),
         check_dependencies(ctx),
+        check_valgrind(ctx),
     ]
+
+
+def _config_counts(config: Config) -> bool:
+    """True when the config asks any bench for instruction counts or cycles."""
+    try:
+        default, per_bench = measure_settings(config, None)
+    except BenchgateError:
+        return False
+    return needs_valgrind(default) or any(needs_valgrind(m) for m in per_bench.values())
 
 
 def doctor_summary(checks: list[Check]) -> dict[str, Any]:

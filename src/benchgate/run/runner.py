@@ -32,6 +32,7 @@ from benchgate.machine.environment import capture_environment
 from benchgate.model import RunRecord, RunStatus
 from benchgate.run.discovery import Bench
 from benchgate.run.disturbance import DisturbanceMonitor
+from benchgate.run.measure import DEFAULT_CALLS, TIME_ONLY, execute_measures, measures_for
 from benchgate.run.protocol import SKIP_EXIT_CODE, apply_rules, parse_output
 from benchgate.run.results import RunWriter, bench_file
 from benchgate.selection import MetricRules, rules_for
@@ -60,6 +61,10 @@ class RunOptions:
     env: dict[str, str] = field(default_factory=dict)
     argv: list[str] = field(default_factory=list)  # the benchgate command line, for the record
     disturbed_share: float = 0.25
+    # What to measure (benchgate.run.measure): time, instructions, cycles, memory.
+    measure: tuple[str, ...] = TIME_ONLY
+    measure_per_bench: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    calls: int = DEFAULT_CALLS  # calls of the smaller counting process
     # [tool.benchgate.metrics]: per bench, which metrics gate and under which name.
     metric_rules: dict[str, MetricRules] = field(default_factory=dict)
     # The declared machine class this machine is (recorded in each run's environment).
@@ -319,6 +324,8 @@ def execute(
     env_record: dict[str, Any],
 ) -> RunRecord:
     """Run ``bench`` once in a fresh subprocess and return what it reported."""
+    if measures_for(options, bench.name) != TIME_ONLY:  # counts, memory: run/measure.py
+        return execute_measures(bench, root, options, invocation, env_record, execute)
     argv, output = formatted.prepare(bench, root) if bench.format else (list(bench.argv), None)
     try:
         return _execute(bench, root, options, invocation, env_record, argv, output)
