@@ -13,7 +13,7 @@ from benchgate.cli.common import get_config
 from benchgate.config import load_config
 from benchgate.errors import BenchgateError
 from benchgate.explain.render import render_text as render_explain
-from benchgate.explain.run import INSTRUCTIONS, TIME, explain, require_valgrind
+from benchgate.explain.run import INSTRUCTIONS, TIME, explain
 from benchgate.judge.reduce import reduce_runs
 from benchgate.model import RunStatus
 from benchgate.project import demo as story
@@ -23,6 +23,7 @@ from benchgate.project.scaffold import init_project, sharded_ci_template
 from benchgate.render.ab import render_ab_text
 from benchgate.render.fmt import num
 from benchgate.run.discovery import discover
+from benchgate.run.measure import require_valgrind
 from benchgate.run.results import load_runs
 from benchgate.run.runner import Progress, RunOptions, run_benches
 

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import signal
 import subprocess
 import sys
@@ -54,6 +53,7 @@ from benchgate.fsutil import atomic_write_bytes, atomic_write_json, atomic_write
 from benchgate.gitutil import resolve_rev, toplevel
 from benchgate.model import Status
 from benchgate.run.discovery import Bench, discover
+from benchgate.run.measure import require_valgrind
 from benchgate.run.protocol import last_json_object, parse_output
 from benchgate.run.runner import capture_output, child_env
 
@@ -78,11 +78,6 @@ ENV_PROFILE_CALLS = "BENCHGATE_PROFILE_CALLS"
 ENV_PROFILE_OUT = "BENCHGATE_PROFILE_OUT"
 # The C function benchgate.bench runs the profiled calls through (sys.call_tracing).
 TOGGLE_SYMBOL = "_PyEval_CallTracing"
-
-VALGRIND_HINT = (
-    "valgrind is not installed: apt-get install valgrind (Debian/Ubuntu), "
-    "dnf install valgrind (Fedora), or your distribution's package"
-)
 
 _API_IMPORT = re.compile(r"^\s*(from\s+benchgate(\.bench)?\s+import|import\s+benchgate)", re.M)
 
@@ -179,14 +174,6 @@ def uses_bench_api(bench: Bench) -> bool:
         return bool(_API_IMPORT.search(bench.path.read_text(encoding="utf-8", errors="replace")))
     except OSError:
         return False
-
-
-def require_valgrind() -> str:
-    """The path of valgrind; BenchgateError with how to install it when it is missing."""
-    exe = shutil.which("valgrind")
-    if exe is None:
-        raise BenchgateError(VALGRIND_HINT, key="--measure")
-    return exe
 
 
 def _is_python(argv0: str) -> bool:
