@@ -8,25 +8,20 @@ from pathlib import Path
 import click
 
 from benchgate.ab.run import run_ab
-from benchgate.cli.common import format_option, get_config
-from benchgate.cli.measure import (
-    _Display,
-    _parse_env,
+from benchgate.cli.common import get_config
+from benchgate.cli.measure import _Display, _parse_env, dump_json, resolve_out_dir
+from benchgate.cli.options import (
     ab_confirm_options,
-    dump_json,
+    format_option,
+    machine_option,
     measure_option,
     out_dir_option,
-    resolve_out_dir,
     run_options,
-)
-from benchgate.cli.shard import (
-    apply_shard,
-    class_line,
-    exact_pattern,
-    machine_option,
     shard_options,
+    store_option,
 )
-from benchgate.cli.store import record_ab_result, recording_store, store_option
+from benchgate.cli.shard import apply_shard, class_line, exact_pattern
+from benchgate.cli.store import record_ab_result, recording_store
 from benchgate.config import measure_settings
 from benchgate.errors import BenchgateError
 from benchgate.explain.render import ab_block_markdown, ab_block_text

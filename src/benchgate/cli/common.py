@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import click
 
@@ -22,24 +21,6 @@ def get_config(ctx: click.Context) -> Config:
         obj["config"] = load_config(Path(root) if root else None)
     cfg: Config = obj["config"]
     return cfg
-
-
-_F = TypeVar("_F", bound=Callable[..., Any])
-
-
-def format_option(
-    choices: tuple[str, ...] = ("text", "markdown", "json"),
-    help: str = "Output form.",
-) -> Callable[[_F], _F]:
-    """The ``--format`` option every reporting command shares: parameter ``fmt``, default text."""
-    return click.option(
-        "--format",
-        "fmt",
-        type=click.Choice(list(choices)),
-        default="text",
-        show_default=True,
-        help=help,
-    )
 
 
 def split_list(value: str | None) -> list[str]:

@@ -8,18 +8,23 @@ from pathlib import Path
 import click
 
 from benchgate.baselines.file import load_baselines, load_baselines_at
-from benchgate.cli.common import format_option, get_config
+from benchgate.cli.common import get_config
 from benchgate.cli.measure import (
-    confirm_options,
     dump_json,
-    out_dir_option,
     parse_allow,
     resolve_out_dir,
     run_baseline_confirmation,
     store_drift_estimates,
 )
-from benchgate.cli.shard import class_line, machine_option
-from benchgate.cli.store import record_runs, recording_store, store_option
+from benchgate.cli.options import (
+    confirm_options,
+    format_option,
+    machine_option,
+    out_dir_option,
+    store_option,
+)
+from benchgate.cli.shard import class_line
+from benchgate.cli.store import record_runs, recording_store
 from benchgate.fsutil import atomic_write_text
 from benchgate.judge.gate import baseline_environment, gate, load_out_dir
 from benchgate.machine.classes import choose_for_runs

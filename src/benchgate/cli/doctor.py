@@ -6,7 +6,8 @@ import json
 
 import click
 
-from benchgate.cli.common import format_option, get_config
+from benchgate.cli.common import get_config
+from benchgate.cli.options import format_option
 from benchgate.machine import doctor as checks_mod
 from benchgate.machine.cpus import parse_cpus
 

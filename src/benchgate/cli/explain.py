@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import click
 
-from benchgate.cli.common import format_option, get_config
-from benchgate.cli.measure import _parse_env, out_dir_option, resolve_out_dir
+from benchgate.cli.common import get_config
+from benchgate.cli.measure import _parse_env, resolve_out_dir
+from benchgate.cli.options import format_option, out_dir_option
 from benchgate.explain.render import render_json, render_markdown, render_text
 from benchgate.explain.run import DEFAULT_CALLS, MEASURES, TIME, explain
 from benchgate.gitutil import default_branch, toplevel

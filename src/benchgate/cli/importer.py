@@ -8,7 +8,8 @@ from pathlib import Path
 import click
 
 from benchgate.cli.common import get_config
-from benchgate.cli.measure import out_dir_option, resolve_out_dir
+from benchgate.cli.measure import resolve_out_dir
+from benchgate.cli.options import out_dir_option
 from benchgate.importers import READERS, reader
 from benchgate.importers.convert import import_files
 from benchgate.judge.gate import write_out_report

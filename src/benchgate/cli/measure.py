@@ -6,7 +6,6 @@ import dataclasses
 import json
 import sys
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -14,8 +13,17 @@ import click
 
 from benchgate.ab.baseline import confirm_against_commits, split_targets
 from benchgate.cli.common import get_config, split_list
-from benchgate.cli.shard import apply_shard, machine_option, shard_options
-from benchgate.cli.store import record_runs, recording_store, store_option
+from benchgate.cli.options import (
+    confirm_options,
+    machine_option,
+    measure_option,
+    out_dir_option,
+    run_options,
+    shard_options,
+    store_option,
+)
+from benchgate.cli.shard import apply_shard
+from benchgate.cli.store import record_runs, recording_store
 from benchgate.config import Config, measure_settings
 from benchgate.errors import BenchgateError
 from benchgate.judge.confirm import confirm_unsure
@@ -43,96 +51,8 @@ from benchgate.store.store import Store
 from benchgate.store.url import StoreURL
 
 
-def out_dir_option(f: Callable[..., object]) -> Callable[..., object]:
-    return click.option(
-        "--out-dir",
-        type=click.Path(file_okay=False),
-        default=None,
-        help="Where measurements live (default: out_dir in config, tests/reports/bench).",
-    )(f)
-
-
 def resolve_out_dir(config: Config, out_dir: str | None) -> Path:
     return Path(out_dir).resolve() if out_dir else config.out_path
-
-
-def _confirm_options(
-    f: Callable[..., object], runs_help: str, flag_help: str
-) -> Callable[..., object]:
-    f = click.option(
-        "--confirm-time",
-        type=click.FloatRange(min=0, min_open=True),
-        default=None,
-        metavar="S",
-        help="With --confirm: stop confirming after S seconds.",
-    )(f)
-    f = click.option(
-        "--confirm-runs",
-        type=click.IntRange(min=1),
-        default=10,
-        show_default=True,
-        metavar="N",
-        help=runs_help,
-    )(f)
-    return click.option("--confirm", is_flag=True, help=flag_help)(f)
-
-
-def confirm_options(f: Callable[..., object]) -> Callable[..., object]:
-    """--confirm, --confirm-runs and --confirm-time of run and compare."""
-    return _confirm_options(
-        f,
-        "With --confirm: at most N more runs per bench.",
-        "Re-run benches whose verdict is unsure where it matters; judge on all their runs.",
-    )
-
-
-def ab_confirm_options(f: Callable[..., object]) -> Callable[..., object]:
-    """--confirm, --confirm-runs and --confirm-time of ab (counted in rounds, not runs)."""
-    return _confirm_options(
-        f,
-        "With --confirm: at most N more rounds (one run of each side) per bench.",
-        "More interleaved rounds for benches whose paired verdict is unsure where it "
-        "matters; judge on all pairs.",
-    )
-
-
-def measure_option(f: Callable[..., object]) -> Callable[..., object]:
-    """--measure of run and ab (see docs/measurements.md)."""
-    return click.option(
-        "--measure",
-        default=None,
-        metavar="LIST",
-        help="What to measure: time, instructions, cycles, memory, a comma-separated "
-        "list, or both (= time,instructions). Default: measure in config, else time.",
-    )(f)
-
-
-def run_options(f: Callable[..., object]) -> Callable[..., object]:
-    """-k, --cpus, --timeout and --env: how benches are picked and run (run and ab)."""
-    f = click.option(
-        "--env",
-        "env_pairs",
-        multiple=True,
-        metavar="NAME=VALUE",
-        help="Extra benchmark environment variable (repeatable).",
-    )(f)
-    f = click.option(
-        "--timeout",
-        type=click.FloatRange(min=0, min_open=True),
-        default=None,
-        help="Seconds before a bench is killed (default 300).",
-    )(f)
-    f = click.option(
-        "--cpus",
-        default=None,
-        help="Pin benches to CPUs: 0-3, 2,4 or auto (one per physical core).",
-    )(f)
-    return click.option(
-        "-k",
-        "pattern",
-        default=None,
-        help="Only benches matching these globs/substrings (comma-separated).",
-    )(f)
 
 
 def run_confirmation(

@@ -35,9 +35,10 @@ from benchgate.baselines.review import (
     render_check_text,
     run_check,
 )
-from benchgate.cli.common import format_option, get_config, split_list
-from benchgate.cli.measure import out_dir_option, resolve_out_dir
-from benchgate.cli.shard import class_line, machine_option
+from benchgate.cli.common import get_config, split_list
+from benchgate.cli.measure import resolve_out_dir
+from benchgate.cli.options import format_option, machine_option, out_dir_option
+from benchgate.cli.shard import class_line
 from benchgate.errors import BenchgateError
 from benchgate.fsutil import atomic_write_text
 from benchgate.judge.gate import load_out_dir

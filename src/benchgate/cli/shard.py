@@ -7,13 +7,13 @@ refresh, check) are defined here so that every command spells them the same way.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import click
 
-from benchgate.cli.common import format_option, get_config
+from benchgate.cli.common import get_config
+from benchgate.cli.options import format_option
 from benchgate.config import Config
 from benchgate.errors import BenchgateError
 from benchgate.machine.classes import ClassChoice
@@ -21,35 +21,6 @@ from benchgate.render import fmt as show
 from benchgate.run.discovery import Bench, discover, select
 from benchgate.run.merge import as_dict, merge_out_dirs, merge_summary
 from benchgate.run.shard import ShardPlan, parse_shard, plan_shards, recorded_durations
-
-
-def machine_option(f: Callable[..., object]) -> Callable[..., object]:
-    """``--machine NAME``: the declared machine class (a runner label) to work with."""
-    return click.option(
-        "--machine",
-        default=None,
-        metavar="NAME",
-        help="Machine class of [tool.benchgate.machines] to use (default: the one the "
-        "machine or the runs match).",
-    )(f)
-
-
-def shard_options(f: Callable[..., object]) -> Callable[..., object]:
-    """``--shard K/N`` and ``--durations PATH`` of run and ab."""
-    f = click.option(
-        "--durations",
-        type=click.Path(),
-        default=None,
-        metavar="PATH",
-        help="With --shard: durations to balance by, an out-dir or a JSON file "
-        "(default: the out-dir's runs). Give every shard job the same.",
-    )(f)
-    return click.option(
-        "--shard",
-        default=None,
-        metavar="K/N",
-        help="Run only part K of N of the benches, balanced by recorded durations.",
-    )(f)
 
 
 def class_line(choice: ClassChoice, fmt: str) -> str | None:

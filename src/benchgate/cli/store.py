@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import click
 
-from benchgate.cli.common import format_option, get_config
+from benchgate.cli.common import get_config
+from benchgate.cli.options import format_option, reading_store_option
 from benchgate.config import Config
 from benchgate.render.history import SHOWN, render_history
 from benchgate.store.history import project_series
@@ -22,29 +22,6 @@ from benchgate.store.record import (
 )
 from benchgate.store.store import Store, out_dir_runs
 from benchgate.store.url import StoreURL
-
-_F = TypeVar("_F", bound=Callable[..., Any])
-
-STORE_HELP = (
-    "Results store: sqlite (.benchgate/history.db), sqlite:///PATH, postgresql://..., or off "
-    "(default: store in [tool.benchgate], else off)."
-)
-
-
-def store_option(f: _F) -> _F:
-    """``--store URL`` of run, compare and ab (parameter ``store_url``)."""
-    return click.option("--store", "store_url", default=None, metavar="URL", help=STORE_HELP)(f)
-
-
-def _reading_option(f: _F) -> _F:
-    return click.option(
-        "--store",
-        "store_url",
-        default=None,
-        metavar="URL",
-        help="Results store (default: store in [tool.benchgate], else .benchgate/history.db).",
-    )(f)
-
 
 # --- hooks for run, compare and ab -----------------------------------------------------
 
@@ -99,7 +76,7 @@ def store() -> None:
 @click.option(
     "--branch", default="", help="Branch the imported runs were measured on (default: unknown)."
 )
-@_reading_option
+@reading_store_option
 @click.pass_context
 def store_import(
     ctx: click.Context, out_dirs: tuple[str, ...], branch: str, store_url: str | None
@@ -134,7 +111,7 @@ def store_import(
 @click.option("--commit", default=None, metavar="SHA", help="Only runs of this commit (prefix).")
 @click.option("--branch", default=None, help="Only runs of this branch.")
 @click.option("--machine", default=None, help="Only runs of this machine (host or fingerprint).")
-@_reading_option
+@reading_store_option
 @click.pass_context
 def store_export(
     ctx: click.Context,
@@ -160,7 +137,7 @@ def store_export(
 
 @store.command("info")
 @format_option(choices=("text", "json"))
-@_reading_option
+@reading_store_option
 @click.pass_context
 def store_info(ctx: click.Context, fmt: str, store_url: str | None) -> None:
     """What the store holds: runs, metrics, commits, branches, machines, time span.
@@ -208,7 +185,7 @@ def store_info(ctx: click.Context, fmt: str, store_url: str | None) -> None:
     help="Only the newest N commits.",
 )
 @format_option()
-@_reading_option
+@reading_store_option
 @click.pass_context
 def history(
     ctx: click.Context,

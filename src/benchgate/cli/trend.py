@@ -11,7 +11,8 @@ from typing import Any
 import click
 
 from benchgate import store as _store_pkg
-from benchgate.cli.common import format_option, get_config
+from benchgate.cli.common import get_config
+from benchgate.cli.options import format_option
 from benchgate.config import Config
 from benchgate.errors import BenchgateError
 from benchgate.gitutil import commit_info, resolve_rev, toplevel
