@@ -8,7 +8,19 @@ from __future__ import annotations
 import click
 
 from benchgate import __version__, fsutil
+from benchgate.cli.ab import ab
+from benchgate.cli.collect import collect
 from benchgate.cli.common import GuardedGroup
+from benchgate.cli.compare import compare
+from benchgate.cli.doctor import doctor
+from benchgate.cli.explain import explain_cmd
+from benchgate.cli.importer import import_
+from benchgate.cli.measure import reduce, run
+from benchgate.cli.project import demo, init
+from benchgate.cli.refresh import baselines, check, refresh
+from benchgate.cli.shard import merge, shards
+from benchgate.cli.store import history, store
+from benchgate.cli.trend import dashboard, trend
 
 
 @click.group(cls=GuardedGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -35,41 +47,27 @@ def main(ctx: click.Context, root: str | None) -> None:
     fsutil.on_lock_wait(lambda msg: click.echo(f"benchgate: {msg}", err=True))
 
 
-# Command registration: one import line per command module.
-from benchgate.cli.compare import compare  # noqa: E402
-from benchgate.cli.measure import reduce, run  # noqa: E402
-from benchgate.cli.project import demo, init  # noqa: E402
-
-for _cmd in (init, run, reduce, compare, demo):
+# Every command, in the order of the method (--help lists them alphabetically).
+COMMANDS = (
+    init,
+    run,
+    reduce,
+    compare,
+    demo,
+    collect,
+    ab,
+    doctor,
+    refresh,
+    check,
+    baselines,
+    import_,
+    shards,
+    merge,
+    store,
+    history,
+    trend,
+    dashboard,
+    explain_cmd,
+)
+for _cmd in COMMANDS:
     main.add_command(_cmd)
-from benchgate.cli.collect import collect  # noqa: E402
-
-main.add_command(collect)
-from benchgate.cli.ab import ab  # noqa: E402
-
-main.add_command(ab)
-from benchgate.cli.doctor import doctor  # noqa: E402
-
-main.add_command(doctor)
-from benchgate.cli.refresh import baselines, check, refresh  # noqa: E402
-
-for _cmd in (refresh, check, baselines):
-    main.add_command(_cmd)
-from benchgate.cli.importer import import_  # noqa: E402
-
-main.add_command(import_)
-from benchgate.cli.shard import merge, shards  # noqa: E402
-
-for _cmd in (shards, merge):
-    main.add_command(_cmd)
-from benchgate.cli.store import history, store  # noqa: E402
-
-for _cmd in (store, history):
-    main.add_command(_cmd)
-from benchgate.cli.trend import dashboard, trend  # noqa: E402
-
-for _cmd in (trend, dashboard):
-    main.add_command(_cmd)
-from benchgate.cli.explain import explain_cmd  # noqa: E402
-
-main.add_command(explain_cmd)
