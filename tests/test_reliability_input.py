@@ -18,6 +18,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -621,3 +622,32 @@ def test_check_rev_accepts_revisions(rev: str) -> None:
 def test_show_file_with_an_unknown_full_hash_is_an_error(proj: Path) -> None:
     with pytest.raises(BenchgateError, match="git cannot list"):
         show_file(toplevel(proj), "0" * 40, BASELINES)
+
+
+@pytest.mark.parametrize("planted", ["fifo", "folder"])
+@pytest.mark.parametrize(
+    ("target", "args"),
+    [
+        ("tests/bench/baselines.json", ["compare"]),
+        ("pyproject.toml", ["compare"]),
+        ("tests/reports/bench/b.json", ["reduce"]),
+    ],
+)
+def test_a_fifo_or_folder_where_a_file_is_read_is_one_line(
+    proj: Path, planted: str, target: str, args: list[str]
+) -> None:
+    # A FIFO in place of a file benchgate reads used to block the read forever.
+    path = proj / target
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if path.exists():
+        path.unlink()
+    if planted == "fifo":
+        os.mkfifo(path)
+    else:
+        path.mkdir()
+    t0 = time.monotonic()
+    r = invoke(proj, args)
+    assert time.monotonic() - t0 < 30
+    assert r.exit_code == 2, (r.exit_code, r.output)
+    assert len(r.stderr.splitlines()) == 1, r.stderr
+    assert "Traceback" not in r.output

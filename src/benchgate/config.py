@@ -15,6 +15,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from benchgate import fsutil
 from benchgate.errors import BenchgateError
 from benchgate.run.measure import DEFAULT_CALLS, parse_measures
 from benchgate.selection import MetricRules, RuleError, parse_metric_rules
@@ -379,10 +380,10 @@ def load_config(root: Path | None = None) -> Config:
     root = find_root() if root is None else root.resolve()
     cfg = Config(root=root)
     pyproject = root / "pyproject.toml"
-    if not pyproject.is_file():
+    if not pyproject.exists():  # a FIFO or folder in its place is an error below
         return cfg
     try:
-        data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
+        data = tomllib.loads(fsutil.read_text(pyproject))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise BenchgateError(f"not valid TOML: {exc}", pyproject) from None
     except OSError as exc:

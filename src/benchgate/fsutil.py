@@ -16,6 +16,7 @@ Write failures (read-only folder, full disk) raise BenchgateError naming the fil
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import secrets
@@ -42,6 +43,24 @@ LOCK_NOTICE_S = 1.0
 # Holders keep a lock only for a file read and write: waiting this long means a stuck holder.
 LOCK_GIVE_UP_S = 600.0
 _POLL_S = 0.02
+
+
+def read_text(path: str | Path) -> str:
+    """A regular file's text (UTF-8); OSError for a FIFO, device or folder in its place.
+
+    Files benchgate reads (baselines.json, pyproject.toml, run files) can be planted by a
+    bench or a checkout: a FIFO would block the read forever, a device never end it.
+    """
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise OSError(errno.EINVAL, "not a regular file (a FIFO, device or folder)")
+        chunks = []
+        while chunk := os.read(fd, 1 << 20):
+            chunks.append(chunk)
+    finally:
+        os.close(fd)
+    return b"".join(chunks).decode("utf-8")
 
 
 def atomic_write_text(path: str | Path, text: str) -> None:

@@ -17,6 +17,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from benchgate import fsutil
 from benchgate.config import Config
 from benchgate.errors import BenchgateError
 from benchgate.fsutil import locked
@@ -225,7 +226,7 @@ def load_baselines(
     """Read and validate a baselines.json file (BenchgateError on any problem)."""
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        text = fsutil.read_text(path)
     except FileNotFoundError:
         raise BenchgateError(
             "not found (create it with `benchgate init`, or pass --baselines)", path

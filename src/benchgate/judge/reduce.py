@@ -12,6 +12,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from benchgate import fsutil
 from benchgate.errors import BenchgateError
 from benchgate.fsutil import atomic_write_json
 from benchgate.judge.stats import METHODS, coefficient_of_variation, reduce_values, spread_of
@@ -204,7 +205,7 @@ def load_reduced(out_dir: Path) -> ReducedSet | None:
     if not path.exists():
         return None
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data = json.loads(fsutil.read_text(path))
         if not isinstance(data, dict) or data.get("schema") != REDUCED_SCHEMA:
             raise ValueError(f'expected "schema": "{REDUCED_SCHEMA}"')
         # As strict as the writer: NaN, zero or negative values are refused (model.from_dict).

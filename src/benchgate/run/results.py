@@ -13,6 +13,7 @@ from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from benchgate import fsutil
 from benchgate.errors import BenchgateError
 from benchgate.fsutil import atomic_write_bytes, atomic_write_json, locked
 from benchgate.model import RESULTS_SCHEMA, RunRecord
@@ -43,7 +44,7 @@ def read_result_file(path: Path) -> list[RunRecord]:
     run and the field, never passed on to the gate.
     """
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data = json.loads(fsutil.read_text(path))
     except (OSError, UnicodeDecodeError) as exc:
         raise BenchgateError(f"cannot be read: {exc}", path) from None
     except json.JSONDecodeError as exc:
