@@ -89,6 +89,7 @@ perturb what they measure.
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import itertools
 import json
@@ -896,6 +897,18 @@ class Suite:
             (m, c) for m in self.metrics.values() for c in m.cases if not select or select in c.name
         ]
 
+    @contextlib.contextmanager
+    def prepared(self, key: str) -> Iterator[tuple[Metric, tuple[Any, ...], dict[str, Any]]]:
+        """Case ``key`` (see :meth:`find_case`) set up, untimed, with its call arguments;
+        torn down on exit. Counting, memory and profiling runs all start from here."""
+        m, case = self.find_case(key)
+        state = m.setup(**case.params) if m.setup is not None else None
+        try:
+            yield m, *m.call_arguments(case.params, state, m.setup is not None)
+        finally:
+            if m.teardown is not None:
+                m.teardown(state)
+
     def count_calls(self, case_name: str, calls: int) -> None:
         """Run case ``case_name`` exactly ``calls`` times after its setup, nothing timed.
 
@@ -904,21 +917,12 @@ class Suite:
         pass, garbage collector off as there, then teardown. No warm-up and no
         calibration: the number of calls must not depend on the machine's speed.
         """
-        found = [(m, c) for m, c in self._cases(None) if c.name == case_name]
-        if not found:
-            raise ValueError(f"no case named {case_name!r}")
-        m, case = found[0]
-        state = m.setup(**case.params) if m.setup is not None else None
-        try:
-            args, kwargs = m.call_arguments(case.params, state, m.setup is not None)
-            m.per_call(args, kwargs, case.name)  # as in the timing pass; cancels out
+        with self.prepared(case_name) as (m, args, kwargs):
+            m.per_call(args, kwargs, case_name)  # as in the timing pass; cancels out
             # A constant clock: reading the real one costs a number of instructions that
             # depends on the time read, which would make the count vary run to run.
             timer = _Timer(m.fn, args, kwargs, _zero_clock, m.disable_gc)
             timer.raw(calls)
-        finally:
-            if m.teardown is not None:
-                m.teardown(state)
 
     def memory(self, case_name: str, calls: int) -> dict[str, float]:
         """Traced memory of one case: ``peak_bytes`` of one call, ``retained_bytes`` per call.
@@ -933,13 +937,7 @@ class Suite:
         """
         import tracemalloc  # only in memory mode: it must not load in a timing run
 
-        found = [(m, c) for m, c in self._cases(None) if c.name == case_name]
-        if not found:
-            raise ValueError(f"no case named {case_name!r}")
-        m, case = found[0]
-        state = m.setup(**case.params) if m.setup is not None else None
-        try:
-            args, kwargs = m.call_arguments(case.params, state, m.setup is not None)
+        with self.prepared(case_name) as (m, args, kwargs):
             fn = m.fn
             gc_was_on = gc.isenabled()
             gc.collect()
@@ -967,9 +965,6 @@ class Suite:
                 tracemalloc.stop()
                 if gc_was_on:
                     gc.enable()
-        finally:
-            if m.teardown is not None:
-                m.teardown(state)
         return {"peak_bytes": float(peak), "retained_bytes": float(retained)}
 
     def _main_measure(self, mode: str, select: str | None) -> None:
@@ -1054,10 +1049,7 @@ class Suite:
         """
         import cProfile  # only when profiling: a timing run must not load it
 
-        m, case = self.find_case(key)
-        state = m.setup(**case.params) if m.setup is not None else None
-        try:
-            args, kwargs = m.call_arguments(case.params, state, m.setup is not None)
+        with self.prepared(key) as (m, args, kwargs):
             fn = m.fn
             fn(*args, **kwargs)  # lazy initialisation is not what a profile should show
             gc.collect()
@@ -1074,9 +1066,6 @@ class Suite:
             if prof is not None:
                 prof.disable()
                 prof.dump_stats(out or "bench.pstats")
-        finally:
-            if m.teardown is not None:
-                m.teardown(state)
 
     def _main_profile(self) -> None:
         mode = os.environ.get(ENV_PROFILE, "").strip().lower()
