@@ -22,6 +22,7 @@ import hashlib
 import json
 import re
 import statistics
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -151,8 +152,13 @@ def _durations_file(path: Path) -> dict[str, float]:
         raise BenchgateError('expected {"bench": seconds, ...}', path)
     out: dict[str, float] = {}
     for name, value in data.items():
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
-            raise BenchgateError("must be a number of seconds >= 0", path, str(name))
+        # Compared, not converted: a huge int would overflow float(); nan, inf fail it.
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, (int, float))
+            or not 0 <= value <= sys.float_info.max
+        ):
+            raise BenchgateError("must be a number of seconds >= 0 (finite)", path, str(name))
         if value > 0:
             out[str(name)] = float(value)
     return out

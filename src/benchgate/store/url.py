@@ -95,7 +95,10 @@ def _sqlite_path(rest: str, root: Path, text: str, key: str) -> Path:
         p = p if p.is_absolute() else root / p
     if p.exists() and p.is_dir():
         raise BenchgateError(f"is a folder, not a database file (from {text!r})", p)
-    return p.resolve()
+    try:
+        return p.resolve()
+    except ValueError as exc:  # a NUL or an unencodable character: no file can have it
+        raise BenchgateError(f"not a usable file path in {text!r}: {exc}", key=key) from None
 
 
 def _check_postgres(text: str, key: str) -> None:
